@@ -1,0 +1,14 @@
+"""Length-sorted batching for inference: similar lengths share a batch, so little padding is computed."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Index arrays covering every item once, longest first (an out-of-memory error shows at once)."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]

@@ -1,0 +1,90 @@
+"""Cross-encoder: the pair read together by one transformer, one logit out; score = sigmoid(logit)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from models.batching import length_sorted_batches
+from models.progress import ProgressFn, track
+from models.runtime import autocast
+from models.sources import resolve_model_source
+
+
+class CrossEncoder(nn.Module):
+    """A sequence classifier with a single output logit over `[CLS] a [SEP] b [SEP]`."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 64) -> None:
+        super().__init__()
+        if model.config.num_labels != 1:
+            raise ValueError(f"a cross-encoder needs exactly one output logit, the model has {model.config.num_labels}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    @classmethod
+    def from_pretrained(cls, source: str | Path, max_length: int = 64) -> "CrossEncoder":
+        """Load a saved cross-encoder, or start one from any encoder (the head is then freshly initialised)."""
+        path = resolve_model_source(source)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, use_safetensors=True)
+        return cls(model, tokenizer, max_length)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def tokenize(self, texts_a: Sequence[str], texts_b: Sequence[str]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(list(texts_a), list(texts_b), padding=True, truncation="longest_first",
+                               max_length=self.max_length, return_tensors="pt")
+        return {name: tensor.to(self.device) for name, tensor in batch.items()}
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One logit per pair, shape (batch,)."""
+        return self.model(**features).logits.squeeze(-1)
+
+    @torch.no_grad()
+    def logits(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 64,
+               dtype: torch.dtype | None = None, progress: ProgressFn | None = None,
+               desc: str = "cross-encoder scoring") -> np.ndarray:
+        """Raw logits for the pairs (a, b) in this order."""
+        if len(texts_a) != len(texts_b):
+            raise ValueError(f"got {len(texts_a)} first sentences but {len(texts_b)} second sentences")
+        was_training = self.training
+        self.eval()
+        out = np.zeros(len(texts_a), dtype=np.float32)
+        lengths = [len(a) + len(b) for a, b in zip(texts_a, texts_b)]
+        batches = length_sorted_batches(lengths, batch_size)
+        for index in track(batches, len(batches), desc, progress):
+            with autocast(self.device, dtype):
+                logits = self(self.tokenize([texts_a[i] for i in index], [texts_b[i] for i in index]))
+            out[index] = logits.float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+    def score(self, texts_a: Sequence[str], texts_b: Sequence[str], symmetric: bool = False,
+              batch_size: int = 64, dtype: torch.dtype | None = None,
+              progress: ProgressFn | None = None) -> np.ndarray:
+        """Sigmoid scores in [0, 1]; `symmetric` averages the scores of (a, b) and (b, a)."""
+        if not symmetric:
+            return _sigmoid(self.logits(texts_a, texts_b, batch_size, dtype, progress))
+        both = self.logits([*texts_a, *texts_b], [*texts_b, *texts_a], batch_size, dtype, progress)
+        forward, backward = both[:len(texts_a)], both[len(texts_a):]
+        return (_sigmoid(forward) + _sigmoid(backward)) / 2
+
+    def save(self, path: str | Path) -> Path:
+        """A plain transformers folder; sentence-transformers' CrossEncoder loads it (sigmoid for one label)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path)
+        self.tokenizer.model_max_length = self.max_length
+        self.tokenizer.save_pretrained(path)
+        return path
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)

