@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 from typing import Iterator, Literal
@@ -56,3 +57,17 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
 def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
     """fp16 needs loss scaling; bf16 and fp32 do not (a disabled scaler passes through)."""
     return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """Where a stage runs: device, autocast dtype (None = fp32) and the seed its shuffles use."""
+
+    device: torch.device
+    dtype: torch.dtype | None
+    seed: int
+
+    @classmethod
+    def create(cls, device: str = "auto", precision: Precision = "auto", seed: int = 42) -> "Runtime":
+        chosen = pick_device(device)
+        return cls(chosen, resolve_precision(chosen, precision), seed)

@@ -1,0 +1,52 @@
+"""Command-line options generated from PipelineConfig, so every setting is settable and documented once."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from typing import Any, Sequence
+
+from models.config import PRESETS, PipelineConfig, preset
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One `--flag` per PipelineConfig field; unset flags keep the preset's value."""
+    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
+                        help="starting settings: cpu (one quick cycle on 2 CPU cores) or paper (reference hyperparameters)")
+    hints = typing.get_type_hints(PipelineConfig)
+    for field in dataclasses.fields(PipelineConfig):
+        flag = "--" + field.name.replace("_", "-")
+        kind = _base_type(hints[field.name])
+        help_text = field.metadata.get("help", field.name.replace("_", " "))
+        if kind is bool:
+            parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper(),
+                                help=help_text)
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)
+                 if getattr(args, f.name, None) is not None}
+    return preset(args.preset, **overrides)
+
+
+def parse_config(argv: Sequence[str] | None, description: str) -> tuple[PipelineConfig, argparse.Namespace]:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_config_options(parser)
+    parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings")
+    args = parser.parse_args(argv)
+    try:
+        return config_from_args(args), args
+    except ValueError as error:
+        parser.error(str(error))
+        raise
+
+
+def _base_type(hint: Any) -> type:
+    """`int | None` -> int; plain types unchanged."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return hint

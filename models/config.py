@@ -1,0 +1,121 @@
+"""Every setting of a run in one flat, frozen dataclass, plus the named presets.
+
+Flat on purpose: the CLI, the Prefect parameters and the cache keys are all generated
+from these fields, so a new setting is added in one place.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+WarmupMethod = Literal["mirror", "simcse", "none"]
+LabelTransform = Literal["raw", "clip", "minmax"]
+
+WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "none")
+LABEL_TRANSFORMS: tuple[str, ...] = ("raw", "clip", "minmax")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """One Trans-Encoder run. Defaults are the reference code's (the `paper` preset)."""
+
+    # what to start from and what to learn on
+    model: str = field(default="minilm-l6", metadata={"help": "start model: a local folder, an installed short name (minilm-l6) or a hub id"})
+    pooling: str | None = field(default=None, metadata={"help": "bi-encoder pooling, cls or mean (default: the model folder's own, else cls)"})
+    pool: str = field(default="sts_sickr", metadata={"help": "unlabelled pairs: stsb, sts, sickr, sts_sickr or custom"})
+    pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
+    text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
+    text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
+    data_dir: str | None = field(default=None, metadata={"help": "STS benchmark folder (layout of shared/data/sts); default: $STS_DATA_DIR, else the Hugging Face hub"})
+    max_pairs: int | None = field(default=None, metadata={"help": "use only the first N pairs of the pool (quick runs)"})
+
+    # warm-up (contrastive, label-free)
+    warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror, simcse or none"})
+    warmup_sentences: int = field(default=10_000, metadata={"help": "how many pool sentences the warm-up reads"})
+    warmup_lr: float = 2e-5
+    warmup_batch_size: int = 200
+    warmup_epochs: int = 1
+    warmup_max_length: int = 50
+    warmup_temperature: float | None = field(default=None, metadata={"help": "InfoNCE temperature (default: 0.04 mirror, 0.05 simcse)"})
+    mirror_span: int = field(default=5, metadata={"help": "tokens in the masked span of Mirror-BERT"})
+
+    # the cycles
+    cycles: int = 3
+    label_transform: str = field(default="raw", metadata={"help": "bi->cross label transform: raw (reference), clip to [0,1], or minmax"})
+    symmetric: bool = field(default=False, metadata={"help": "cross-encoder labels average both pair orders"})
+    reinit: bool = field(default=False, metadata={"help": "each cycle restarts the cross-encoder from the start model and the bi-encoder from the warm-up"})
+
+    # cross-encoder fitting (bi -> cross)
+    cross_lr: float = 2e-5
+    cross_batch_size: int = 32
+    cross_epochs: int = 1
+    cross_max_length: int = 64
+    cross_warmup_ratio: float = 0.1
+
+    # bi-encoder distillation (cross -> bi)
+    bi_lr: float = 5e-5
+    bi_batch_size: int = 128
+    bi_epochs: int = 10
+    bi_max_length: int = 32
+    bi_warmup_ratio: float = 0.0
+
+    weight_decay: float = 0.01
+    max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
+    eval_batch_size: int = 128
+    seed: int = 42
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
+    precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16"})
+
+    def __post_init__(self) -> None:
+        _check_choice("warmup", self.warmup, WARMUP_METHODS)
+        _check_choice("label_transform", self.label_transform, LABEL_TRANSFORMS)
+        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        if self.pooling is not None:
+            _check_choice("pooling", self.pooling, ("cls", "mean"))
+        if self.cycles < 1:
+            raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
+        for name in ("max_pairs", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")
+        if self.pool == "custom" and not self.pool_path:
+            raise ValueError("--pool custom needs --pool-path FILE (a .csv, .tsv, .parquet or .jsonl of sentence pairs)")
+
+    @property
+    def temperature(self) -> float:
+        if self.warmup_temperature is not None:
+            return self.warmup_temperature
+        return 0.04 if self.warmup == "mirror" else 0.05
+
+    def replace(self, **changes: Any) -> "PipelineConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}; got {value!r}")
+
+
+PRESETS: dict[str, PipelineConfig] = {
+    # The reference code's hyperparameters on the default pool.
+    "paper": PipelineConfig(),
+    # One cycle on the STS-B pool from the default (already supervised) model, ~20 min on 2 cores.
+    "cpu": PipelineConfig(
+        pool="stsb", warmup="none", cycles=1, bi_epochs=1, eval_batch_size=128,
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> PipelineConfig:
+    """A preset with some fields changed; unknown names and fields fail with the valid choices."""
+    if name not in PRESETS:
+        raise ValueError(f"--preset must be one of {', '.join(PRESETS)}; got {name!r}")
+    fields = {f.name for f in dataclasses.fields(PipelineConfig)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(fields)}")
+    return PRESETS[name].replace(**overrides)

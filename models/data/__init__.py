@@ -1,0 +1,28 @@
+"""Data layer: STS test sets, the STS-B dev set and unlabelled pair pools."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.data.errors import DataError
+from models.data.pools import POOLS, load_pool
+from models.data.sts import TEST_SETS, LabelledPairs, load_stsb_dev, load_test_sets
+
+__all__ = [
+    "DataError",
+    "LabelledPairs",
+    "POOLS",
+    "TEST_SETS",
+    "load_benchmarks",
+    "load_pool",
+    "load_stsb_dev",
+    "load_test_sets",
+]
+
+
+def load_benchmarks(data_dir: Path | None) -> tuple[dict[str, LabelledPairs], LabelledPairs]:
+    """(test sets, STS-B dev): from the folder when one is given, else from the hub."""
+    if data_dir is not None:
+        return load_test_sets(data_dir), load_stsb_dev(data_dir)
+    from models.data.hub import load_stsb_dev_from_hub, load_test_sets_from_hub
+
+    return load_test_sets_from_hub(), load_stsb_dev_from_hub()

@@ -1,0 +1,173 @@
+"""Unlabelled sentence-pair pools for Trans-Encoder's self-distillation.
+
+The pools are transductive (test pairs included) and never carry labels: every pool is a
+DataFrame with exactly the str columns text_a and text_b. Counts follow the Trans-Encoder
+protocol in the README of shared/data/sts.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from models.data.errors import DATA_DIR_HINT, DataError
+from models.data.sts import STS_YEARS, STSB_SPLITS, read_stsb_split, read_sts_year, read_tsv_columns, require_dir
+
+POOLS: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
+SICK_FULL_FILE = "SICK_annotated.txt"
+TEXT_OPTIONS = "--text-a/--text-b"
+
+
+def _frame(sentences1: list[str], sentences2: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"text_a": sentences1, "text_b": sentences2}, dtype=str)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True)
+
+
+def _stsb_pool(data_dir: Path) -> pd.DataFrame:
+    """STS-B train+dev+test: 8,628 pairs."""
+    splits = [read_stsb_split(data_dir, split, f"STSBenchmark-{split}") for split in STSB_SPLITS]
+    return _concat([_frame(pairs.sentences1, pairs.sentences2) for pairs in splits])
+
+
+def _sts_pool(data_dir: Path) -> pd.DataFrame:
+    """Every STS12-16 row (scored or not) then all of STS-B, deduplicated on the ordered pair.
+
+    STS12-16 alone dedupe to 25,501; STS-B mostly repeats their pairs, so the union is 27,237,
+    the count of the Trans-Encoder protocol (adding STS-B without deduplication gives 34,129).
+    """
+    rows = [row for name in STS_YEARS for row in read_sts_year(data_dir, name)]
+    years = _frame([row[0] for row in rows], [row[1] for row in rows])
+    return _concat([years, _stsb_pool(data_dir)]).drop_duplicates(ignore_index=True)
+
+
+def _sickr_pool(data_dir: Path) -> pd.DataFrame:
+    """All 9,840 pairs of the full SICK release (train+trial+test)."""
+    sentences1, sentences2 = read_tsv_columns(data_dir / "sickr" / SICK_FULL_FILE, ["sentence_A", "sentence_B"])
+    return _frame(sentences1, sentences2)
+
+
+def _sts_sickr_pool(data_dir: Path) -> pd.DataFrame:
+    """The default pool: sts then sickr, no deduplication across them (37,077)."""
+    return _concat([_sts_pool(data_dir), _sickr_pool(data_dir)])
+
+
+_BUILT_IN: dict[str, Callable[[Path], pd.DataFrame]] = {
+    "stsb": _stsb_pool,
+    "sts": _sts_pool,
+    "sickr": _sickr_pool,
+    "sts_sickr": _sts_sickr_pool,
+}
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    """No quoting: like STS-B, user TSVs may hold unbalanced double quotes inside sentences."""
+    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    """One JSON object per line, parsed with json so a bad line is reported by number."""
+    records = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}, line {line_no}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path}, line {line_no}: expected a JSON object, got {type(record).__name__}")
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": _read_csv,
+    ".tsv": _read_tsv,
+    ".parquet": _read_parquet,
+    ".jsonl": _read_jsonl,
+}
+
+
+def _check_custom_path(path: Path | None) -> Path:
+    """Everything about the file that can be checked without reading it."""
+    if path is None:
+        raise DataError(f"pool 'custom' needs a path to a file of sentence pairs ({', '.join(_READERS)})")
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"custom pool file not found: {path}")
+    if path.suffix.lower() not in _READERS:
+        raise DataError(f"custom pool file {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(_READERS)}")
+    if path.stat().st_size == 0:
+        raise DataError(f"custom pool file {path} is empty")
+    return path
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return _READERS[path.suffix.lower()](path)
+    except DataError:
+        raise
+    except ValueError as exc:  # pandas/pyarrow parse errors and bad encodings are ValueErrors
+        raise DataError(f"cannot read custom pool file {path}: {exc}") from exc
+
+
+def _first_bad_row(values: pd.Series) -> int | None:
+    """1-based data-row number of the first value that is not a non-blank string."""
+    bad = [not (isinstance(value, str) and value.strip()) for value in values]
+    return bad.index(True) + 1 if any(bad) else None
+
+
+def _select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd.DataFrame:
+    """The two text columns renamed to text_a/text_b; every other column (labels) is dropped."""
+    for option, column in (("--text-a", text_a), ("--text-b", text_b)):
+        if column not in table.columns:
+            raise DataError(
+                f"{path} has no column {column!r} (columns: {', '.join(map(str, table.columns))}); "
+                f"pass {TEXT_OPTIONS} to name the two text columns ({option} is {column!r} now)"
+            )
+    if table.empty:
+        raise DataError(f"custom pool file {path} has no rows")
+    for column in (text_a, text_b):
+        row = _first_bad_row(table[column])
+        if row is not None:
+            raise DataError(
+                f"{path}, data row {row}: column {column!r} is empty or not text ({table[column].iloc[row - 1]!r})"
+            )
+    return _frame(table[text_a].tolist(), table[text_b].tolist())
+
+
+def load_custom_pool(path: Path | None, text_a: str = "sentence1", text_b: str = "sentence2") -> pd.DataFrame:
+    """A user's pair file (.csv, .tsv, .parquet, .jsonl) reduced to text_a/text_b."""
+    path = _check_custom_path(path)
+    return _select_text(_read_table(path), path, text_a, text_b)
+
+
+def load_pool(
+    name: str,
+    data_dir: Path | None = None,
+    path: Path | None = None,
+    text_a: str = "sentence1",
+    text_b: str = "sentence2",
+) -> pd.DataFrame:
+    """The unlabelled pair pool `name`: a built-in one from data_dir, or `custom` from path."""
+    if name not in POOLS:
+        raise DataError(f"unknown pool {name!r}; choose one of {', '.join(POOLS)}")
+    if name == "custom":
+        return load_custom_pool(path, text_a, text_b)
+    if data_dir is None:
+        raise DataError(f"pool {name!r} is read from the STS data folder; {DATA_DIR_HINT}")
+    return _BUILT_IN[name](require_dir(Path(data_dir)))

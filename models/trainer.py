@@ -1,0 +1,88 @@
+"""One training loop for every stage: shuffled mini-batches, AdamW, linear warm-up/decay, mixed precision."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import get_linear_schedule_with_warmup
+
+from models.progress import ProgressFn, track
+from models.runtime import autocast, grad_scaler
+
+_NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "layer_norm")
+
+
+@dataclass(frozen=True)
+class OptimSettings:
+    lr: float
+    batch_size: int
+    epochs: int
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.01
+    max_steps: int | None = None
+    max_grad_norm: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    """What a stage reports: enough to see that it learned something."""
+
+    steps: int
+    examples: int
+    first_loss: float
+    last_loss: float
+    seconds: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"steps": self.steps, "examples": self.examples, "first_loss": self.first_loss,
+                "last_loss": self.last_loss, "seconds": round(self.seconds, 2)}
+
+
+def planned_batches(n_items: int, settings: OptimSettings, seed: int) -> list[np.ndarray]:
+    """Every epoch's shuffled index batches, cut at `max_steps`; seeded, so a rerun sees the same order."""
+    if n_items < 1:
+        raise ValueError("nothing to train on: the stage got no examples")
+    rng = np.random.default_rng(seed)
+    batches: list[np.ndarray] = []
+    for _ in range(settings.epochs):
+        order = rng.permutation(n_items)
+        batches += [order[i:i + settings.batch_size] for i in range(0, n_items, settings.batch_size)]
+    return batches[:settings.max_steps] if settings.max_steps else batches
+
+
+def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], torch.Tensor],
+          settings: OptimSettings, seed: int, device: torch.device, dtype: torch.dtype | None,
+          desc: str, progress: ProgressFn | None = None) -> TrainStats:
+    """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples."""
+    batches = planned_batches(n_items, settings, seed)
+    decay = [p for n, p in module.named_parameters() if not any(k in n for k in _NO_DECAY)]
+    no_decay = [p for n, p in module.named_parameters() if any(k in n for k in _NO_DECAY)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, math.ceil(len(batches) * settings.warmup_ratio), len(batches))
+    scaler = grad_scaler(device, dtype)
+    module.train()
+    losses: list[float] = []
+    started = time.perf_counter()
+    for index in track(batches, len(batches), desc, progress):
+        with autocast(device, dtype):
+            loss = batch_loss(index)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(module.parameters(), settings.max_grad_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+    module.eval()
+    window = max(1, min(10, len(losses) // 4))
+    return TrainStats(steps=len(batches), examples=sum(len(b) for b in batches),
+                      first_loss=float(np.mean(losses[:window])), last_loss=float(np.mean(losses[-window:])),
+                      seconds=time.perf_counter() - started)

@@ -1,0 +1,128 @@
+"""Every training stage changes the weights it should, on a tiny random BERT; CPU runs repeat exactly."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.bi_encoder import BiEncoder
+from models.config import PipelineConfig, preset
+from models.cross_encoder import CrossEncoder
+from models.losses import mask_random_span
+from models.runtime import Runtime, seed_everything
+from models.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross,
+                           transform_labels, warm_up)
+from models.trainer import OptimSettings, planned_batches
+from tests.tiny_model import SENTENCES
+
+CPU = Runtime.create("cpu", "fp32", seed=7)
+PAIRS_A, PAIRS_B = SENTENCES[:6], SENTENCES[6:]
+
+
+def quick(**changes: object) -> PipelineConfig:
+    settings: dict[str, object] = dict(warmup_batch_size=4, cross_batch_size=4, bi_batch_size=4, cross_lr=1e-3,
+                                       bi_lr=1e-3, warmup_lr=1e-3, bi_epochs=3)
+    return PipelineConfig(**{**settings, **changes})  # type: ignore[arg-type]
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> bool:
+    return any(not torch.equal(before[name], p) for name, p in module.named_parameters())
+
+
+@pytest.mark.parametrize("method", ["mirror", "simcse"])
+def test_warm_up_changes_weights(tiny_model_dir: Path, method: str) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    before = snapshot(bi)
+    stats = warm_up(bi, SENTENCES, quick(warmup=method), CPU)
+    assert stats is not None and stats.steps == 3 and np.isfinite(stats.last_loss)
+    assert changed(before, bi)
+
+
+def test_warm_up_none_keeps_weights(tiny_model_dir: Path) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    before = snapshot(bi)
+    assert warm_up(bi, SENTENCES, quick(warmup="none"), CPU) is None
+    assert not changed(before, bi)
+
+
+def test_cross_encoder_learns_bi_labels_in_both_orders(tiny_model_dir: Path) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    labels = label_with_bi(bi, PAIRS_A, PAIRS_B, quick(), CPU)
+    np.testing.assert_allclose(labels, (bi.encode(PAIRS_A) * bi.encode(PAIRS_B)).sum(1), atol=1e-5)
+    cross = CrossEncoder.from_pretrained(tiny_model_dir)
+    before = snapshot(cross)
+    stats = fit_cross_encoder(cross, PAIRS_A, PAIRS_B, labels, quick(cross_epochs=2), CPU)
+    assert stats.examples == 2 * 2 * len(PAIRS_A), "both orders of every pair, every epoch"
+    assert changed(before, cross)
+
+
+def test_distilling_pulls_bi_encoder_cosines_towards_cross_labels(tiny_model_dir: Path) -> None:
+    cross = CrossEncoder.from_pretrained(tiny_model_dir)
+    config = quick(symmetric=True, bi_epochs=15)
+    targets = label_with_cross(cross, PAIRS_A, PAIRS_B, config, CPU)
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    error_before = np.abs(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU) - targets).mean()
+    before = snapshot(bi)
+    stats = distil_bi_encoder(bi, PAIRS_A, PAIRS_B, targets, config, CPU)
+    error_after = np.abs(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU) - targets).mean()
+    assert changed(before, bi)
+    assert stats.last_loss < stats.first_loss
+    assert error_after < error_before
+
+
+def test_cpu_training_is_deterministic_for_a_seed(tiny_model_dir: Path) -> None:
+    def run() -> np.ndarray:
+        seed_everything(3)
+        bi = BiEncoder.from_pretrained(tiny_model_dir)
+        warm_up(bi, SENTENCES, quick(warmup="mirror"), CPU)
+        return bi.encode(SENTENCES)
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_mirror_masks_one_span_of_ordinary_tokens(tiny_model_dir: Path) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    batch = bi.tokenizer(["a man is playing a guitar in the park", "a dog"], padding=True,
+                         return_tensors="pt", return_special_tokens_mask=True)
+    mask_id = bi.tokenizer.mask_token_id
+    masked = mask_random_span(batch["input_ids"], batch["attention_mask"], batch["special_tokens_mask"],
+                              mask_id, span=5, generator=torch.Generator().manual_seed(0))
+    hits = masked == mask_id
+    assert hits[0].sum() == 5 and hits[1].sum() == 2, "a span of 5, or every ordinary token of a short row"
+    positions = hits[0].nonzero().flatten()
+    assert (positions.diff() == 1).all(), "the masked tokens form one contiguous span"
+    assert not (hits & batch["special_tokens_mask"].bool()).any()
+
+
+def test_label_transforms_and_averaging() -> None:
+    raw = np.array([-0.2, 0.3, 1.2], dtype=np.float32)
+    np.testing.assert_array_equal(transform_labels(raw, "raw"), raw)
+    np.testing.assert_allclose(transform_labels(raw, "clip"), [0.0, 0.3, 1.0])
+    np.testing.assert_allclose(transform_labels(raw, "minmax"), [0.0, 0.5 / 1.4, 1.0], atol=1e-6)
+    np.testing.assert_allclose(average_labels([raw, raw + 1]), raw + 0.5)
+    with pytest.raises(ValueError, match="raw, clip or minmax"):
+        transform_labels(raw, "sigmoid")
+
+
+def test_planned_batches_are_seeded_and_capped() -> None:
+    settings = OptimSettings(lr=1e-3, batch_size=4, epochs=3, max_steps=5)
+    first = planned_batches(10, settings, seed=1)
+    assert len(first) == 5
+    assert all(np.array_equal(a, b) for a, b in zip(first, planned_batches(10, settings, seed=1)))
+
+
+def test_presets_and_bad_settings() -> None:
+    assert preset("paper").bi_epochs == 10 and preset("paper").temperature == 0.04
+    assert preset("cpu", cycles=2).cycles == 2
+    with pytest.raises(ValueError, match="--warmup must be one of"):
+        preset("cpu", warmup="bert-flow")
+    with pytest.raises(ValueError, match="unknown setting"):
+        preset("cpu", learning_rate=1)
+    with pytest.raises(ValueError, match="--pool custom needs --pool-path"):
+        preset("cpu", pool="custom")
