@@ -27,10 +27,10 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                                 help=help_text)
 
 
-def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)
-                 if getattr(args, f.name, None) is not None}
-    return preset(args.preset, **overrides)
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line (the rest come from the preset)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(PipelineConfig)
+            if getattr(args, f.name, None) is not None}
 
 
 def parse_config(argv: Sequence[str] | None, description: str) -> tuple[PipelineConfig, argparse.Namespace]:
@@ -39,7 +39,7 @@ def parse_config(argv: Sequence[str] | None, description: str) -> tuple[Pipeline
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings")
     args = parser.parse_args(argv)
     try:
-        return config_from_args(args), args
+        return preset(args.preset, **overrides_from_args(args)), args
     except ValueError as error:
         parser.error(str(error))
         raise

@@ -6,7 +6,7 @@ new folder, so that a stage can be cached, skipped or rerun on its own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from models.runtime import Runtime
 from models.sources import pooling_of, resolve_model_source
 from models.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross, warm_up
 from models.trainer import TrainStats
+
+T = TypeVar("T")
 
 
 def start_pooling(config: PipelineConfig) -> str:
@@ -82,11 +84,14 @@ def evaluate_folder(kind: str, folder: str | Path, config: PipelineConfig, test_
     return evaluate(model, test_sets, dev, runtime, config.eval_batch_size, progress)
 
 
-def cross_start(config: PipelineConfig, latest_bi: Path) -> str:
+def cross_start(config: PipelineConfig, start: T, latest_bi: T) -> T:
     """Where a cycle's cross-encoder starts: the latest bi-encoder (reference), or the start model with `reinit`."""
-    return resolve_model_source(config.model) if config.reinit else str(latest_bi)
+    return start if config.reinit else latest_bi
 
 
-def bi_start(config: PipelineConfig, warm: Path, cross: Path) -> str:
-    """Where a cycle's bi-encoder starts: the cross-encoder just trained (reference), or the warm-up with `reinit`."""
-    return str(warm) if config.reinit else str(cross)
+def bi_start(config: PipelineConfig, warm: T, cross: T) -> T:
+    """Where a cycle's bi-encoder starts: the cross-encoder just trained (reference), or the warm-up with `reinit`.
+
+    Either way the transformer weights move between formulations; a new head or pooling is put on top.
+    """
+    return warm if config.reinit else cross

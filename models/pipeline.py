@@ -20,6 +20,7 @@ from models.folders import (bi_labels, bi_start, cross_labels, cross_start, eval
                             train_cross_folder, warm_up_folder)
 from models.report import text_table
 from models.runtime import Runtime, seed_everything
+from models.sources import resolve_model_source
 from models.stages import transform_labels
 
 
@@ -78,8 +79,9 @@ def run_pipeline(config: PipelineConfig, out: Path) -> RunResults:
         labels = transform_labels(timed(f"cycle {cycle} bi labels", bi_labels, latest_bi, texts_a, texts_b,
                                         config, runtime), config.label_transform)
         cross = out / f"cycle{cycle}" / "cross-encoder"
-        timed(f"cycle {cycle} fit cross", train_cross_folder, cross_start(config, latest_bi), texts_a, texts_b,
-              labels, config, runtime, cross)
+        cross_from = cross_start(config, Path(resolve_model_source(config.model)), latest_bi)
+        timed(f"cycle {cycle} fit cross", train_cross_folder, cross_from, texts_a, texts_b, labels, config, runtime,
+              cross)
         silver = timed(f"cycle {cycle} cross labels", cross_labels, cross, texts_a, texts_b, config, runtime)
         latest_bi = out / f"cycle{cycle}" / "bi-encoder"
         timed(f"cycle {cycle} distil bi", train_bi_folder, bi_start(config, warm, cross), texts_a, texts_b,

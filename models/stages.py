@@ -112,7 +112,7 @@ def fit_cross_encoder(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequ
 def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], labels: np.ndarray,
                       config: PipelineConfig, runtime: Runtime, progress: ProgressFn | None = None) -> TrainStats:
     """cross -> bi: MSE between the bi-encoder's cosine and the cross-encoder's score."""
-    targets = torch.as_tensor(np.asarray(labels), dtype=torch.float32)
+    targets = torch.tensor(np.asarray(labels, dtype=np.float32))
 
     def batch_loss(index: np.ndarray) -> torch.Tensor:
         first = bi(bi.tokenize([texts_a[i] for i in index]))

@@ -1,0 +1,57 @@
+"""The run manifest: one JSON file listing every artifact and model of a run with its digest,
+settings and metrics, rewritten atomically after each stage so a crash never loses it."""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from artifacts.atomic import write_text_atomic
+
+
+@dataclass
+class ManifestEntry:
+    stage: str
+    cycle: int | None
+    path: str
+    sha256: str
+    status: str  # "ran" or "cached"
+    seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunManifest:
+    run_name: str
+    config: dict[str, Any]
+    command: str
+    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    machine: str = field(default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())
+    commit: str = field(default_factory=lambda: _git_commit())
+    entries: list[ManifestEntry] = field(default_factory=list)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    best_cycle: dict[str, int] = field(default_factory=dict)
+    exports: dict[str, str] = field(default_factory=dict)
+    wall_seconds: float | None = None
+
+    def add(self, entry: ManifestEntry) -> None:
+        self.entries.append(entry)
+
+    def write(self, path: Path) -> Path:
+        return write_text_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
