@@ -56,9 +56,11 @@ class StageRunner:
     def __call__(self, task: Any, stage: str, cycle: int | None, inputs: dict[str, Artifact],
                  extra: dict[str, Any] | None = None, **params: Any) -> StageResult:
         target = keys.target(self.store, stage, self.config, inputs, **({"cycle": cycle} | (extra or {})))
-        bound = task.with_options(result_storage=self.store.root / RESULTS_DIR)
+        bound = task.with_options(result_storage=self.store.root / RESULTS_DIR,
+                                  refresh_cache=Store.verified(target) is None)
         if "cycle" in inspect.signature(task.fn).parameters:
             params["cycle"] = cycle
+        self.logger.info("starting %s (cycle %s)", stage, cycle if cycle else "-")
         state: State = bound(config=self.config, **inputs, **params, target=str(target), return_state=True)
         result: StageResult = state.result()  # raises the stage's own error when it failed
         status = "cached" if state.name == "Cached" else "ran"

@@ -1,15 +1,15 @@
 """The stages as Prefect tasks: each reads artifacts, runs one models/ function and writes one artifact.
 
-Caching: the flow hands every task its content-addressed `target` path (see tasks/keys.py).
-The Prefect cache key is that address, unless the stored artifact is missing or no longer
-matches its digest: then the key is made unique, so the stage runs again and rewrites it.
-Results persist in `<out>/.prefect-results`, so a rerun hits the cache with a fresh Prefect database.
+Caching: the flow hands every task its content-addressed `target` path (see tasks/keys.py),
+and the Prefect cache key is that address. When the stored artifact is missing or no longer
+matches its digest, the flow calls the task with `refresh_cache=True`, so the stage runs again
+and rewrites it. Results persist in `<out>/.prefect-results`, so a rerun hits the cache even
+with a fresh Prefect database.
 """
 from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,8 @@ class StageResult:
 
 
 def target_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """The artifact's content address when a valid artifact is stored there; otherwise a fresh, unique key."""
+    """The content address of the task's output artifact (see tasks/keys.py)."""
     path = Path(parameters["target"])
-    if Store.verified(path) is None:
-        return f"{path.parent.name}-{path.name}-rerun-{uuid.uuid4().hex}"
     return f"{path.parent.name}-{path.name}"
 
 

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -24,3 +30,64 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_model import build_tiny_bert
 
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def mini_sts_dir(sts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real STS files cut to their first lines (inputs and golds stay aligned), for fast flow tests."""
+    folder = tmp_path_factory.mktemp("mini-sts")
+    for source in sts_dir.glob("*/*"):
+        if source.parent.name == "senteval_tok" or source.suffix not in {".txt", ".csv"}:
+            continue
+        target = folder / source.relative_to(sts_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as handle:
+            target.write_bytes(b"".join(handle.readlines()[:MINI_LINES]))
+    return folder
+
+
+MINI_LINES = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` on loopback for the whole session; its API URL is exported."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    url = f"http://127.0.0.1:{_free_port()}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": url}
+    log = open(home / "server.log", "wb")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                               "127.0.0.1", "--port", url.split(":")[2].split("/")[0]],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"prefect server did not start; see {home / 'server.log'}")
+        time.sleep(0.5)
+    previous = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
+    os.environ.update(PREFECT_API_URL=url, PREFECT_HOME=str(home))
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        for key, value in previous.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -1,0 +1,122 @@
+"""The Prefect flow against a real local server: caching, corruption, injected failure + retry, SIGKILL + rerun."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sentence_transformers
+
+import tasks.stages
+from flows.full_cycle import full_cycle
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:
+    base = dict(model=str(model), data_dir=str(data), pool="stsb", max_pairs=48, warmup="mirror", cycles=2,
+                max_steps=3, warmup_batch_size=16, bi_batch_size=16, cross_batch_size=16, eval_batch_size=256,
+                device="cpu")
+    return base | changes
+
+
+def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], list[str]]:
+    found: dict[tuple[str, int | None], list[str]] = {}
+    for stage, cycle, status, _seconds in result["stages"]:
+        found.setdefault((stage, cycle), []).append(status)
+    return found
+
+
+def test_rerun_is_fully_cached_and_a_corrupted_artifact_is_recomputed(
+        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+    params = settings(tiny_model_dir, mini_sts_dir)
+    first = full_cycle(settings=params, out=str(tmp_path))
+    assert {s for _, _, s, _ in first["stages"]} == {"ran"}
+    run_dir = Path(first["run_dir"])
+    for kind in ("bi-encoder", "cross-encoder"):
+        assert "Start model" in (run_dir / kind / "README.md").read_text()
+    sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
+    sentence_transformers.CrossEncoder(str(run_dir / "cross-encoder"), device="cpu")
+    assert (run_dir / "scores.png").stat().st_size > 0
+
+    second = full_cycle(settings=params, out=str(tmp_path))
+    assert {s for _, _, s, _ in second["stages"]} == {"cached"}
+    assert second["scores"] == first["scores"]
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    labels = next(Path(e["path"]) for e in manifest["entries"] if e["stage"] == "cross-labels" and e["cycle"] == 2)
+    labels.write_bytes(labels.read_bytes()[:-7] + b"garbage")
+    third = statuses(full_cycle(settings=params, out=str(tmp_path)))
+    assert third[("cross-labels", 2)] == ["ran"], "a stored artifact that fails its digest is recomputed"
+    assert third[("cross", 2)] == ["cached"]
+
+    other = full_cycle(settings=params | {"label_transform": "clip"}, out=str(tmp_path))
+    assert Path(other["run_dir"]) != run_dir
+    assert statuses(other)[("bi-labels", 1)] == ["ran"], "other settings never pick up another run's files"
+    assert statuses(other)[("warmup", None)] == ["cached"], "stages the setting does not touch are shared"
+
+
+def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
+        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = tasks.stages.folders.train_bi_folder
+
+    def failing_in_cycle_2(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("injected failure in cycle 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.stages.folders, "train_bi_folder", failing_in_cycle_2)
+    state = full_cycle(settings=settings(tiny_model_dir, mini_sts_dir), out=str(tmp_path), return_state=True)
+    assert state.is_failed()
+    flow_run_id = str(state.state_details.flow_run_id)
+    monkeypatch.undo()
+
+    retry = subprocess.run([str(Path(sys.executable).parent / "prefect"), "flow-run", "retry", flow_run_id,
+                            "--entrypoint", "flows/full_cycle.py:full_cycle"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    manifest = json.loads(next(tmp_path.glob("cpu-*/manifest.json")).read_text())
+    status = {(e["stage"], e["cycle"]): e["status"] for e in manifest["entries"]}
+    assert status[("bi", 1)] == "cached" and status[("cross-labels", 2)] == "cached"
+    assert status[("bi", 2)] == "ran"
+    assert manifest["exports"], "the retried run finished and exported its models"
+
+
+def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
+        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+    slow = settings(tiny_model_dir, mini_sts_dir, max_steps=None, cross_epochs=30)
+    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path)]
+    for name, value in slow.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    log = []
+    assert first.stdout is not None
+    for line in first.stdout:
+        log.append(line)
+        if "starting cross (cycle 2)" in line:
+            time.sleep(1.0)
+            first.send_signal(signal.SIGKILL)
+            break
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL, "".join(log[-30:])
+
+    second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    manifest = json.loads(next(tmp_path.glob("cpu-*/manifest.json")).read_text())
+    status = {(e["stage"], e["cycle"]): e["status"] for e in manifest["entries"]}
+    assert all(status[(stage, 1)] == "cached" for stage in ("bi-labels", "cross", "cross-labels", "bi"))
+    assert status[("bi-labels", 2)] == "cached"
+    assert status[("cross", 2)] == "ran" and status[("bi", 2)] == "ran"
