@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 
 .PHONY: setup test
 setup:
@@ -10,4 +11,5 @@ setup:
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 
 test:
-	$(BIN)/python -m pytest
+	STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
+		$(BIN)/python -m pytest --durations=10
