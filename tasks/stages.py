@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from prefect import task
@@ -27,6 +27,7 @@ from models.data import load_benchmarks, load_pool
 from models.pipeline import data_dir_of
 from models.runtime import Runtime
 from models.stages import transform_labels
+from models.trainer import TrainStats
 from tasks.progress import ui_progress
 
 
@@ -96,13 +97,8 @@ def bi_labels_task(config: PipelineConfig, bi: Artifact, pool: Artifact, cycle: 
 @stage_task(name="fit-cross-encoder", task_run_name="cycle {cycle}: fit cross-encoder")
 def fit_cross_task(config: PipelineConfig, start: Artifact, labels: Artifact, cycle: int,
                    target: str) -> StageResult:
-    started = time.perf_counter()
-    frame = read_labelled(Path(labels.path))
-    with atomic_path(Path(target), is_dir=True) as temp:
-        stats = folders.train_cross_folder(start.path, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                           frame["label"].to_numpy(), config, _runtime(config), temp,
-                                           ui_progress(f"cycle {cycle} fit cross-encoder"))
-    return _finish(Path(target), started, stats.to_dict())
+    return _train_on_labels(folders.train_cross_folder, config, start, labels, target,
+                            f"cycle {cycle} fit cross-encoder")
 
 
 @stage_task(name="cross-labels", task_run_name="cycle {cycle}: label pairs with the cross-encoder")
@@ -120,12 +116,18 @@ def cross_labels_task(config: PipelineConfig, cross: Artifact, pool: Artifact, c
 @stage_task(name="distil-bi-encoder", task_run_name="cycle {cycle}: distil bi-encoder")
 def distil_bi_task(config: PipelineConfig, start: Artifact, labels: Artifact, cycle: int,
                    target: str) -> StageResult:
+    return _train_on_labels(folders.train_bi_folder, config, start, labels, target,
+                            f"cycle {cycle} distil bi-encoder")
+
+
+def _train_on_labels(train_folder: Callable[..., TrainStats], config: PipelineConfig, start: Artifact,
+                     labels: Artifact, target: str, description: str) -> StageResult:
+    """Train a model that starts at `start` on a labelled-pairs artifact; save it atomically at `target`."""
     started = time.perf_counter()
     frame = read_labelled(Path(labels.path))
     with atomic_path(Path(target), is_dir=True) as temp:
-        stats = folders.train_bi_folder(start.path, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                        frame["label"].to_numpy(), config, _runtime(config), temp,
-                                        ui_progress(f"cycle {cycle} distil bi-encoder"))
+        stats = train_folder(start.path, frame["text_a"].tolist(), frame["text_b"].tolist(),
+                             frame["label"].to_numpy(), config, _runtime(config), temp, ui_progress(description))
     return _finish(Path(target), started, stats.to_dict())
 
 

@@ -1,0 +1,33 @@
+"""The command line lists every setting and rejects bad ones by name before any work starts."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from models.cli import parse_config
+from models.config import PipelineConfig
+
+
+def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(["--help"], "test")
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for field in ("preset", "out", *(f.name for f in dataclasses.fields(PipelineConfig))):
+        assert f"--{field.replace('_', '-')}" in text
+
+
+def test_flags_override_the_preset() -> None:
+    config, _ = parse_config(["--preset", "paper", "--cycles", "2", "--no-reinit", "--symmetric",
+                              "--max-steps", "5"], "test")
+    assert (config.cycles, config.reinit, config.symmetric, config.max_steps, config.bi_epochs) == (2, False, True, 5, 10)
+
+
+@pytest.mark.parametrize("argv, named", [(["--warmup", "bert"], "--warmup"), (["--cycles", "0"], "--cycles"),
+                                         (["--pool", "custom"], "--pool-path"), (["--max-pairs", "-3"], "--max-pairs")])
+def test_bad_settings_fail_naming_the_parameter(argv: list[str], named: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_config(argv, "test")
+    assert named in capsys.readouterr().err
