@@ -21,4 +21,4 @@ start=$(date +%s); "${flow[@]}" >"$out/logs/2-resumed.log" 2>&1; echo "exit $? i
 
 echo "== 3. same command again: fully cached"
 start=$(date +%s); "${flow[@]}" >"$out/logs/3-cached.log" 2>&1; echo "exit $? in $(( $(date +%s) - start )) s"
-grep -hE "(ran|cached) +[0-9.]+ s" "$out/logs/2-resumed.log" "$out/logs/3-cached.log" | sed 's/^.* - //'
+grep -hE "(ran|cached) +[0-9.]+ s" "$out/logs/2-resumed.log" "$out/logs/3-cached.log" | sed -E 's/^.*Flow run [^-]+- //'
