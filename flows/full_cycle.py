@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import State
 
 from artifacts.atomic import atomic_path
-from artifacts.hashing import folder_digest, value_digest
+from artifacts.hashing import file_digest, folder_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.cli import overrides_from_args, parse_config
@@ -124,7 +124,7 @@ def _data_identity(config: PipelineConfig) -> str:
     data_dir = data_dir_of(config)
     identity = folder_digest(data_dir) if data_dir else "hub"
     if config.pool_path:
-        identity += ":" + value_digest([config.pool_path, Path(config.pool_path).stat().st_mtime_ns])
+        identity += ":" + file_digest(Path(config.pool_path))
     return identity
 
 
