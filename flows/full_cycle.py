@@ -25,6 +25,7 @@ from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
 from models.folders import bi_start, cross_start
 from models.model_card import write_model_card
+from models.pipeline import best_cycle, data_dir_of
 from models.plots import plot_cycles
 from models.report import header, markdown_table, table_rows, text_table
 from models.sources import resolve_model_source
@@ -84,9 +85,9 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
     manifest = RunManifest(run_name, config.to_dict(), command or f"flow full-cycle preset={preset} settings={settings}")
     stage = StageRunner(config, store, manifest, run_dir / "manifest.json")
 
-    pool = stage(load_pool_task, "pool", None, {}, extra={"data": _data_identity(config)}).artifact
-    start = source_artifact(config.model)
     data = {"data": _data_identity(config)}
+    pool = stage(load_pool_task, "pool", None, {}, extra=data).artifact
+    start = source_artifact(config.model)
     scores = {"start bi": stage(evaluate_task, "scores", None, {"model": start}, extra=data | {"kind": "bi"},
                                 kind="bi", label="start bi").metrics}
     warm = stage(warm_up_task, "warmup", None, {"pool": pool}, extra={"model": start.sha256}).artifact
@@ -105,8 +106,7 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
             scores[label] = stage(evaluate_task, "scores", cycle, {"model": model}, extra=data | {"kind": kind},
                                   kind=kind, label=label).metrics
 
-    best = {kind: max(range(1, config.cycles + 1), key=lambda c: scores[f"cycle {c} {kind}"]["dev"])
-            for kind in ("bi", "cross")}
+    best = {kind: best_cycle(scores, kind, config.cycles) for kind in ("bi", "cross")}
     manifest.scores, manifest.best_cycle = scores, best
     manifest.exports = {kind: str(_export(run_dir, kind, models[f"cycle {best[kind]} {kind}"], config,
                                           best[kind], scores, run_name)) for kind in ("bi", "cross")}
@@ -119,8 +119,6 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
 
 def _data_identity(config: PipelineConfig) -> str:
     """What the benchmark and pool data are, for cache keys: the folder's content, or 'hub'."""
-    from models.pipeline import data_dir_of
-
     data_dir = data_dir_of(config)
     identity = folder_digest(data_dir) if data_dir else "hub"
     if config.pool_path:
@@ -166,8 +164,7 @@ Exported: `{manifest.exports['bi']}`, `{manifest.exports['cross']}`. Wall time {
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    config, args = parse_config(argv, __doc__.splitlines()[0])
-    del config  # validated here; the flow rebuilds it from the same preset and overrides
+    _, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 

@@ -15,7 +15,10 @@ from typing import Mapping, Sequence
 
 from models.cli import parse_config
 from models.config import PipelineConfig
+import pandas as pd
+
 from models.data import LabelledPairs, load_benchmarks, load_pool
+from models.evaluation import DEV
 from models.folders import (bi_labels, bi_start, cross_labels, cross_start, evaluate_folder, train_bi_folder,
                             train_cross_folder, warm_up_folder)
 from models.report import text_table
@@ -42,20 +45,23 @@ def data_dir_of(config: PipelineConfig) -> Path | None:
     return Path(chosen) if chosen else None
 
 
+def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
+    """The run's unlabelled pairs: the configured pool, cut at `max_pairs`."""
+    pool = load_pool(config.pool, data_dir_of(config), Path(config.pool_path) if config.pool_path else None,
+                     config.text_a, config.text_b)
+    return pool.iloc[:config.max_pairs] if config.max_pairs else pool
+
+
 def load_inputs(config: PipelineConfig) -> tuple[list[str], list[str], dict[str, LabelledPairs], LabelledPairs]:
     """Pool and benchmarks, read (and so checked) before any long work starts."""
-    data_dir = data_dir_of(config)
-    pool = load_pool(config.pool, data_dir, Path(config.pool_path) if config.pool_path else None,
-                     config.text_a, config.text_b)
-    if config.max_pairs:
-        pool = pool.iloc[:config.max_pairs]
-    test_sets, dev = load_benchmarks(data_dir)
+    pool = load_run_pool(config)
+    test_sets, dev = load_benchmarks(data_dir_of(config))
     return pool["text_a"].tolist(), pool["text_b"].tolist(), test_sets, dev
 
 
-def best_cycle(results: RunResults, kind: str, cycles: int) -> int:
+def best_cycle(scores: Mapping[str, Mapping[str, float]], kind: str, cycles: int) -> int:
     """The cycle whose `kind` model scores highest on STS-B dev (never on test)."""
-    return max(range(1, cycles + 1), key=lambda c: results.scores[f"cycle {c} {kind}"]["dev"])
+    return max(range(1, cycles + 1), key=lambda c: scores[f"cycle {c} {kind}"][DEV])
 
 
 def run_pipeline(config: PipelineConfig, out: Path) -> RunResults:
@@ -89,7 +95,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> RunResults:
         for kind, folder in (("bi", latest_bi), ("cross", cross)):
             results.scores[f"cycle {cycle} {kind}"] = timed(f"cycle {cycle} evaluate {kind}", evaluate_folder,
                                                             kind, folder, config, test_sets, dev, runtime)
-    results.best = {kind: best_cycle(results, kind, config.cycles) for kind in ("bi", "cross")}
+    results.best = {kind: best_cycle(results.scores, kind, config.cycles) for kind in ("bi", "cross")}
     (out / "results.json").write_text(json.dumps({"config": config.to_dict(), "scores": results.scores,
                                                    "best_cycle": results.best, "seconds": results.seconds},
                                                   indent=2) + "\n")

@@ -23,8 +23,8 @@ from artifacts.pairs import read_labelled, read_pool, write_labelled, write_pool
 from artifacts.store import Artifact, Store
 from models import folders
 from models.config import PipelineConfig
-from models.data import load_benchmarks, load_pool
-from models.pipeline import data_dir_of
+from models.data import load_benchmarks
+from models.pipeline import data_dir_of, load_run_pool
 from models.runtime import Runtime
 from models.stages import transform_labels
 from models.trainer import TrainStats
@@ -63,12 +63,8 @@ def stage_task(name: str, task_run_name: str):  # noqa: ANN201 - a Prefect task 
 def load_pool_task(config: PipelineConfig, target: str) -> StageResult:
     """Read the unlabelled pairs (and check the benchmarks can be read) before any long work."""
     started = time.perf_counter()
-    data_dir = data_dir_of(config)
-    pool = load_pool(config.pool, data_dir, Path(config.pool_path) if config.pool_path else None,
-                     config.text_a, config.text_b)
-    if config.max_pairs:
-        pool = pool.iloc[:config.max_pairs]
-    load_benchmarks(data_dir)
+    pool = load_run_pool(config)
+    load_benchmarks(data_dir_of(config))
     write_pool(Path(target), pool)
     return _finish(Path(target), started, {"pairs": len(pool)})
 
