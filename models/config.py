@@ -28,7 +28,7 @@ class PipelineConfig:
     text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
     data_dir: str | None = field(default=None, metadata={"help": "STS benchmark folder (layout of shared/data/sts); default: $STS_DATA_DIR, else the Hugging Face hub"})
-    max_pairs: int | None = field(default=None, metadata={"help": "use only the first N pairs of the pool (quick runs)"})
+    max_pairs: int | None = field(default=None, metadata={"help": "use N pairs drawn at random (by --seed) from the pool (quick runs)"})
 
     # warm-up (contrastive, label-free)
     warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror, simcse or none"})
@@ -63,6 +63,7 @@ class PipelineConfig:
     weight_decay: float = 0.01
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
     eval_batch_size: int = 128
+    eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
     seed: int = 42
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from models.bi_encoder import BiEncoder
 from models.cross_encoder import CrossEncoder
@@ -16,8 +16,25 @@ AVERAGE = "avg"
 DEV = "dev"
 
 
+SPEARMAN = "spearman"
+ROC_AUC = "roc_auc"
+
+
 def spearman100(predicted: np.ndarray, gold: np.ndarray) -> float:
     return float(spearmanr(predicted, gold).statistic * 100)
+
+
+def roc_auc100(predicted: np.ndarray, gold: np.ndarray) -> float:
+    """ROC-AUC x100 of scores against 0/1 labels, as the Mann-Whitney U statistic (ties count half)."""
+    positive = gold == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    ranks = rankdata(predicted)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg) * 100)
+
+
+def metric_for(gold: np.ndarray) -> str:
+    """ROC-AUC for binary 0/1 labels (paraphrase identification), Spearman for graded ones."""
+    return ROC_AUC if set(np.unique(gold).tolist()) <= {0.0, 1.0} else SPEARMAN
 
 
 def evaluate(model: BiEncoder | CrossEncoder, test_sets: Mapping[str, LabelledPairs], dev: LabelledPairs | None,
@@ -34,10 +51,23 @@ def evaluate(model: BiEncoder | CrossEncoder, test_sets: Mapping[str, LabelledPa
     return scores
 
 
+def evaluate_pairs(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int = 128,
+                   progress: ProgressFn | None = None) -> dict[str, float | str | int]:
+    """A user's labelled pairs: Spearman x100 when graded, ROC-AUC x100 when 0/1."""
+    model.to(runtime.device)
+    predicted = _predict(model, pairs, runtime, batch_size, progress)
+    metric = metric_for(pairs.scores)
+    value = roc_auc100(predicted, pairs.scores) if metric == ROC_AUC else spearman100(predicted, pairs.scores)
+    return {"file": pairs.name, "metric": metric, "value": value, "pairs": len(pairs)}
+
+
+def _predict(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int,
+             progress: ProgressFn | None) -> np.ndarray:
+    if isinstance(model, BiEncoder):
+        return model.similarity(pairs.sentences1, pairs.sentences2, batch_size, runtime.dtype, progress)
+    return model.score(pairs.sentences1, pairs.sentences2, False, batch_size, runtime.dtype, progress)
+
+
 def _score(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int,
            progress: ProgressFn | None) -> float:
-    if isinstance(model, BiEncoder):
-        predicted = model.similarity(pairs.sentences1, pairs.sentences2, batch_size, runtime.dtype, progress)
-    else:
-        predicted = model.score(pairs.sentences1, pairs.sentences2, False, batch_size, runtime.dtype, progress)
-    return spearman100(predicted, pairs.scores)
+    return spearman100(_predict(model, pairs, runtime, batch_size, progress), pairs.scores)

@@ -71,16 +71,20 @@ def train_bi_folder(start: str | Path, texts_a: Sequence[str], texts_b: Sequence
     return stats
 
 
+def load_for_scoring(kind: str, source: str | Path, pooling: str | None, max_length: int) -> BiEncoder | CrossEncoder:
+    """A bi-encoder (`kind="bi"`) or cross-encoder (`kind="cross"`) that reads up to `max_length` tokens."""
+    if kind == "bi":
+        return BiEncoder.from_pretrained(source, pooling=pooling, max_length=max_length)  # type: ignore[arg-type]
+    if kind == "cross":
+        return CrossEncoder.from_pretrained(source, max_length=max_length)
+    raise ValueError(f"kind must be 'bi' or 'cross', got {kind!r}")
+
+
 def evaluate_folder(kind: str, folder: str | Path, config: PipelineConfig, test_sets: dict[str, LabelledPairs],
                     dev: LabelledPairs | None, runtime: Runtime,
                     progress: ProgressFn | None = None) -> dict[str, float]:
-    """Scores of a saved bi-encoder (`kind="bi"`) or cross-encoder (`kind="cross"`)."""
-    if kind == "bi":
-        model: BiEncoder | CrossEncoder = load_bi(folder, config)
-    elif kind == "cross":
-        model = CrossEncoder.from_pretrained(folder, max_length=config.cross_max_length)
-    else:
-        raise ValueError(f"kind must be 'bi' or 'cross', got {kind!r}")
+    """Scores of a saved bi- or cross-encoder of this run, read at `eval_max_length`."""
+    model = load_for_scoring(kind, folder, start_pooling(config), config.eval_max_length)
     return evaluate(model, test_sets, dev, runtime, config.eval_batch_size, progress)
 
 

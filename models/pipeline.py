@@ -46,10 +46,16 @@ def data_dir_of(config: PipelineConfig) -> Path | None:
 
 
 def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
-    """The run's unlabelled pairs: the configured pool, cut at `max_pairs`."""
+    """The run's unlabelled pairs: the configured pool, or `max_pairs` of them drawn by the seed.
+
+    A random draw (kept in pool order) rather than the first N, so a capped `sts_sickr` pool still
+    covers every benchmark's pairs.
+    """
     pool = load_pool(config.pool, data_dir_of(config), Path(config.pool_path) if config.pool_path else None,
                      config.text_a, config.text_b)
-    return pool.iloc[:config.max_pairs] if config.max_pairs else pool
+    if not config.max_pairs or config.max_pairs >= len(pool):
+        return pool
+    return pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
 
 
 def load_inputs(config: PipelineConfig) -> tuple[list[str], list[str], dict[str, LabelledPairs], LabelledPairs]:

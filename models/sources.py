@@ -43,6 +43,14 @@ def resolve_model_source(source: str | Path) -> str:
     return text
 
 
+def model_kind(source: str | Path) -> str:
+    """'cross' when the model is a sequence classifier (a cross-encoder), else 'bi'."""
+    from transformers import AutoConfig
+
+    architectures = AutoConfig.from_pretrained(resolve_model_source(source)).architectures or []
+    return "cross" if any(name.endswith("ForSequenceClassification") for name in architectures) else "bi"
+
+
 def is_sentence_encoder(source: str) -> bool:
     """True when the folder is a sentence-transformers model (supervised start), False for a raw LM."""
     return (Path(source) / "modules.json").is_file()

@@ -33,7 +33,7 @@ STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
 
 _SHARED = ("precision", "device")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "pool": ("pool", "pool_path", "text_a", "text_b", "max_pairs"),
+    "pool": ("pool", "pool_path", "text_a", "text_b", "max_pairs", "seed"),
     "warmup": ("pooling", "warmup", "warmup_sentences", "warmup_lr", "warmup_batch_size", "warmup_epochs",
                "warmup_max_length", "warmup_temperature", "mirror_span", "bi_max_length", "max_steps",
                "weight_decay", "seed", *_SHARED),
@@ -43,7 +43,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "cross-labels": ("cross_max_length", "symmetric", *_SHARED),
     "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "weight_decay",
            "max_steps", "seed", *_SHARED),
-    "scores": ("pooling", "bi_max_length", "cross_max_length", *_SHARED),
+    "scores": ("pooling", "eval_max_length", *_SHARED),
 }
 
 SUFFIXES = {"pool": ".parquet", "bi-labels": ".parquet", "cross-labels": ".parquet", "scores": ".json"}

@@ -102,27 +102,28 @@ _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
-def _check_custom_path(path: Path | None) -> Path:
-    """Everything about the file that can be checked without reading it."""
+def check_pair_file(path: Path | None, what: str = "custom pool file") -> Path:
+    """Everything about a pair file that can be checked without reading it."""
     if path is None:
         raise DataError(f"pool 'custom' needs a path to a file of sentence pairs ({', '.join(_READERS)})")
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"custom pool file not found: {path}")
+        raise DataError(f"{what} not found: {path}")
     if path.suffix.lower() not in _READERS:
-        raise DataError(f"custom pool file {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(_READERS)}")
+        raise DataError(f"{what} {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(_READERS)}")
     if path.stat().st_size == 0:
-        raise DataError(f"custom pool file {path} is empty")
+        raise DataError(f"{what} {path} is empty")
     return path
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_pair_table(path: Path, what: str = "custom pool file") -> pd.DataFrame:
+    """The whole table of a .csv, .tsv, .parquet or .jsonl pair file."""
     try:
         return _READERS[path.suffix.lower()](path)
     except DataError:
         raise
     except ValueError as exc:  # pandas/pyarrow parse errors and bad encodings are ValueErrors
-        raise DataError(f"cannot read custom pool file {path}: {exc}") from exc
+        raise DataError(f"cannot read {what} {path}: {exc}") from exc
 
 
 def _first_bad_row(values: pd.Series) -> int | None:
@@ -131,7 +132,7 @@ def _first_bad_row(values: pd.Series) -> int | None:
     return bad.index(True) + 1 if any(bad) else None
 
 
-def _select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd.DataFrame:
+def select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd.DataFrame:
     """The two text columns renamed to text_a/text_b; every other column (labels) is dropped."""
     for option, column in (("--text-a", text_a), ("--text-b", text_b)):
         if column not in table.columns:
@@ -140,7 +141,7 @@ def _select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> p
                 f"pass {TEXT_OPTIONS} to name the two text columns ({option} is {column!r} now)"
             )
     if table.empty:
-        raise DataError(f"custom pool file {path} has no rows")
+        raise DataError(f"pair file {path} has no rows")
     for column in (text_a, text_b):
         row = _first_bad_row(table[column])
         if row is not None:
@@ -152,8 +153,8 @@ def _select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> p
 
 def load_custom_pool(path: Path | None, text_a: str = "sentence1", text_b: str = "sentence2") -> pd.DataFrame:
     """A user's pair file (.csv, .tsv, .parquet, .jsonl) reduced to text_a/text_b."""
-    path = _check_custom_path(path)
-    return _select_text(_read_table(path), path, text_a, text_b)
+    path = check_pair_file(path)
+    return select_text(read_pair_table(path), path, text_a, text_b)
 
 
 def load_pool(

@@ -1,0 +1,155 @@
+"""Score any bi-encoder or cross-encoder on the 7 STS test sets and STS-B dev (and your own pairs).
+
+Models can be a run folder (its exported bi- and cross-encoder), a model folder, a
+sentence-transformers folder, an installed short name (minilm-l6) or a hub id. The table is
+printed, written as JSON and published as the Prefect table artifact `sts-evaluation`.
+Scores are Spearman x100 of cosine (bi) or (a, b) score (cross) against the gold scores, at
+256 tokens: the SentEval 'all' protocol that sentence-transformers' evaluator also follows.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from artifacts.atomic import write_text_atomic
+from models.data import TEST_SETS, LabelledPairs, load_benchmarks
+from models.data.labelled import load_labelled_pairs
+from models.evaluation import DEV, evaluate, evaluate_pairs
+from models.folders import load_for_scoring
+from models.progress import track
+from models.report import header, table_rows, text_table
+from models.runtime import Runtime
+from models.sources import model_kind, resolve_model_source
+
+KINDS = ("auto", "bi", "cross")
+EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
+
+
+def expand_models(models: Sequence[str], kind: str) -> list[tuple[str, str, str]]:
+    """(label, source, kind) per model; a run folder (with manifest.json) stands for its two exports."""
+    expanded: list[tuple[str, str, str]] = []
+    for model in models:
+        run = Path(model)
+        if (run / "manifest.json").is_file():
+            found = [(f"{run.name} {k}", str(run / folder), k) for k, folder in EXPORTS.items()
+                     if (run / folder).is_dir() and kind in ("auto", k)]
+            if not found:
+                raise ValueError(f"run folder {run} has no exported {' or '.join(EXPORTS.values())} yet; "
+                                 "it finishes writing them at the end of the run")
+            expanded += found
+            continue
+        source = resolve_model_source(model)
+        expanded.append((model, source, model_kind(source) if kind == "auto" else kind))
+    return expanded
+
+
+@task(name="score-model", task_run_name="score {label}", cache_policy=NO_CACHE)
+def score_model(label: str, source: str, kind: str, test_sets: dict[str, LabelledPairs], dev: LabelledPairs | None,
+                pairs: LabelledPairs | None, pooling: str | None, max_length: int, batch_size: int,
+                device: str, precision: str) -> dict[str, Any]:
+    """One model's STS scores and, when given, its score on the user's pairs."""
+    runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
+    model = load_for_scoring(kind, source, pooling, max_length)
+    scores = evaluate(model, test_sets, dev, runtime, batch_size) if test_sets or dev else {}
+    result: dict[str, Any] = {"label": label, "source": source, "kind": kind, "scores": scores}
+    if pairs is not None:
+        result["pairs"] = evaluate_pairs(model, pairs, runtime, batch_size)
+    return result
+
+
+@flow(name="evaluate", log_prints=True)
+def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None = None,
+                    tasks: list[str] | None = None, pairs: str | None = None, label_column: str = "label",
+                    text_a: str = "sentence1", text_b: str = "sentence2", skip_sts: bool = False,
+                    pooling: str | None = None, max_length: int = 256, batch_size: int = 128,
+                    device: str = "auto", precision: str = "auto",
+                    out: str = "evaluation.json") -> dict[str, Any]:
+    """Every input is read and checked before the first model is scored."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    chosen = expand_models(models, kind)
+    user_pairs = load_labelled_pairs(Path(pairs), text_a, text_b, label_column) if pairs else None
+    test_sets, dev = _benchmarks(data_dir, tasks, skip_sts)
+    results = [score_model(label, source, k, test_sets, dev, user_pairs, pooling, max_length, batch_size,
+                           device, precision)
+               for label, source, k in track(chosen, len(chosen), "models")]
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.node(),
+              "data_dir": data_dir or os.environ.get("STS_DATA_DIR") or "hub", "max_length": max_length,
+              "results": results}
+    write_text_atomic(Path(out), json.dumps(report, indent=2) + "\n")
+    _publish(results, out)
+    return report
+
+
+def _benchmarks(data_dir: str | None, tasks: list[str] | None,
+                skip_sts: bool) -> tuple[dict[str, LabelledPairs], LabelledPairs | None]:
+    if skip_sts:
+        return {}, None
+    chosen = tasks or [*TEST_SETS, DEV]
+    unknown = set(chosen) - {*TEST_SETS, DEV}
+    if unknown:
+        raise ValueError(f"unknown task(s) {sorted(unknown)}; choose from {', '.join([*TEST_SETS, DEV])}")
+    folder = data_dir or os.environ.get("STS_DATA_DIR")
+    test_sets, dev = load_benchmarks(Path(folder) if folder else None)
+    return {name: pairs for name, pairs in test_sets.items() if name in chosen}, dev if DEV in chosen else None
+
+
+def _publish(results: list[dict[str, Any]], out: str) -> None:
+    rows = [(f"{r['label']} ({r['kind']})", r["scores"]) for r in results if r["scores"]]
+    if rows:
+        print(text_table(rows))
+        create_table_artifact([dict(zip(header(), row)) for row in table_rows(rows)], key="sts-evaluation",
+                              description="Spearman x100 on the STS test sets and STS-B dev")
+    own = [r for r in results if "pairs" in r]
+    if own:
+        lines = [f"{r['label']} ({r['kind']}): {r['pairs']['metric']} {r['pairs']['value']:.2f} "
+                 f"on {r['pairs']['pairs']} pairs of {r['pairs']['file']}" for r in own]
+        print("\n".join(lines))
+        create_table_artifact([{"model": r["label"], "kind": r["kind"], **r["pairs"]} for r in own],
+                              key="pairs-evaluation", description="Scores on the user's labelled pairs")
+    print(f"wrote {out}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("models", nargs="*", default=["minilm-l6"],
+                        help="run folders, model folders, installed short names or hub ids")
+    parser.add_argument("--kind", choices=KINDS, default="auto",
+                        help="bi or cross; auto reads the model's config (sequence classifier = cross)")
+    parser.add_argument("--data-dir", help="STS benchmark folder (default: $STS_DATA_DIR, else the hub)")
+    parser.add_argument("--tasks", nargs="+", metavar="TASK",
+                        help=f"score only these of: {', '.join([*TEST_SETS, DEV])}")
+    parser.add_argument("--pairs", help="your labelled pairs (.csv, .tsv, .parquet, .jsonl): Spearman for graded "
+                                        "labels, ROC-AUC for 0/1 labels")
+    parser.add_argument("--label-column", default="label", help="label column of --pairs")
+    parser.add_argument("--text-a", default="sentence1", help="first text column of --pairs")
+    parser.add_argument("--text-b", default="sentence2", help="second text column of --pairs")
+    parser.add_argument("--skip-sts", action="store_true", help="score only --pairs, not the STS benchmarks")
+    parser.add_argument("--pooling", choices=("cls", "mean"), help="bi-encoder pooling (default: the folder's own)")
+    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument("--out", default="evaluation.json", help="where the JSON table goes")
+    args = parser.parse_args(argv)
+    if args.skip_sts and not args.pairs:
+        parser.error("--skip-sts leaves nothing to score; give --pairs FILE")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    return evaluate_models(**vars(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
