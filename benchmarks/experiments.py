@@ -1,0 +1,86 @@
+"""The issue-4 experiments on CPU: a capped sts_sickr run and one-setting-at-a-time ablations.
+
+Every experiment is one `python -m flows.full_cycle` run into the same --out, so stages that two
+experiments share (the pool, the start model's scores, cycle 1 of an ablation) run once and are
+cached after. Each run leaves its manifest; `benchmarks/results.py` turns them into RESULTS.md.
+
+    python -m benchmarks.experiments --out runs/experiments            # all, in order
+    python -m benchmarks.experiments --out runs/experiments --only base symmetric
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+from flows import full_cycle
+from models.cli import parse_config
+
+# The ablation base: reference hyperparameters (`paper`) on 3,000 pairs drawn from sts_sickr, no warm-up
+# (the start model is already a sentence encoder) and one distillation epoch, to fit 2 CPU cores.
+BASE: tuple[str, ...] = ("--preset", "paper", "--max-pairs", "3000", "--warmup", "none", "--bi-epochs", "1")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    ablation: str  # which question the row answers
+    flags: tuple[str, ...]
+
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("base", "reference settings, 1 cycle", (*BASE, "--cycles", "1")),
+    Experiment("symmetric", "symmetric scoring on", (*BASE, "--cycles", "1", "--symmetric")),
+    Experiment("minmax", "label transform minmax", (*BASE, "--cycles", "1", "--label-transform", "minmax")),
+    Experiment("clip", "label transform clip", (*BASE, "--cycles", "1", "--label-transform", "clip")),
+    Experiment("mirror", "warm-up mirror", (*BASE, "--cycles", "1", "--warmup", "mirror")),
+    Experiment("cycles3", "cycles 1..3", (*BASE, "--cycles", "3")),
+    Experiment("reinit", "reinit on (2 cycles)", (*BASE, "--cycles", "2", "--reinit")),
+    Experiment("cpu", "the cpu preset (python -m flows.full_cycle)", ("--preset", "cpu")),
+)
+
+
+def command_of(experiment: Experiment, out: Path) -> list[str]:
+    return [sys.executable, "-m", "flows.full_cycle", *experiment.flags, "--out", str(out)]
+
+
+def run(experiment: Experiment, out: Path) -> dict[str, object]:
+    """Run one experiment, its log under <out>/logs; returns the line recorded in experiments.jsonl."""
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    command = command_of(experiment, out)
+    started = time.perf_counter()
+    with open(logs / f"{experiment.name}.log", "w") as log:
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    manifest = out / run_name_of(experiment) / "manifest.json"
+    return {**asdict(experiment), "command": command, "returncode": code, "manifest": str(manifest) if manifest.is_file() else None,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def run_name_of(experiment: Experiment) -> str:
+    """The run folder the flow names after these settings."""
+    config, args = parse_config(list(experiment.flags), "")
+    return full_cycle.run_name_of(args.preset, config)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/experiments"), help="shared output root")
+    parser.add_argument("--only", nargs="+", choices=[e.name for e in EXPERIMENTS], help="run just these")
+    args = parser.parse_args(argv)
+    chosen = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
+    for experiment in chosen:
+        print(f"running {experiment.name}: {' '.join(command_of(experiment, args.out)[1:])}", flush=True)
+        record = run(experiment, args.out)
+        with open(args.out / "experiments.jsonl", "a") as ledger:
+            ledger.write(json.dumps(record) + "\n")
+        print(f"  exit {record['returncode']} in {record['seconds']} s -> {record['manifest']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
