@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import inspect
 import shlex
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
-from models.folders import bi_start, cross_start
+from models.folders import bi_start, cross_start, load_for_scoring, start_pooling
 from models.model_card import write_model_card
 from models.pipeline import best_cycle, data_dir_of
 from models.plots import plot_cycles
@@ -128,10 +127,10 @@ def _data_identity(config: PipelineConfig) -> str:
 
 def _export(run_dir: Path, kind: str, model: Artifact, config: PipelineConfig, cycle: int,
             scores: dict[str, dict[str, float]], run_name: str) -> Path:
-    """Copy the best cycle's model out of the store, with a model card, atomically."""
+    """Save the best cycle's model out of the store, for inference at `eval_max_length`, with a model card."""
     target = run_dir / ("bi-encoder" if kind == "bi" else "cross-encoder")
     with atomic_path(target, is_dir=True) as temp:
-        shutil.copytree(model.path, temp, dirs_exist_ok=True)
+        load_for_scoring(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
         mine = {label: s for label, s in scores.items() if label.endswith(kind)}
         write_model_card(temp, kind, config, cycle, mine, run_name)
     return target

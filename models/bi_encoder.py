@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.batching import length_sorted_batches
+from models.batching import length_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
 from models.sources import pooling_of, resolve_model_source
@@ -30,7 +30,7 @@ class BiEncoder(nn.Module):
         self.transformer = transformer
         self.tokenizer = tokenizer
         self.pooling = pooling
-        self.max_length = max_length
+        self.max_length = usable_max_length(max_length, transformer.config)
 
     @classmethod
     def from_pretrained(cls, source: str | Path, pooling: Pooling | None = None,

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.batching import length_sorted_batches
+from models.batching import length_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
 from models.sources import resolve_model_source
@@ -24,7 +24,7 @@ class CrossEncoder(nn.Module):
             raise ValueError(f"a cross-encoder needs exactly one output logit, the model has {model.config.num_labels}")
         self.model = model
         self.tokenizer = tokenizer
-        self.max_length = max_length
+        self.max_length = usable_max_length(max_length, model.config)
 
     @classmethod
     def from_pretrained(cls, source: str | Path, max_length: int = 64) -> "CrossEncoder":

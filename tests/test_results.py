@@ -1,0 +1,37 @@
+"""benchmarks/experiments.py runs the flow and records it; benchmarks/results.py renders RESULTS.md from that."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import experiments, results
+
+pytestmark = pytest.mark.slow
+
+
+def test_results_are_generated_from_a_real_run_manifest(prefect_server: str, tiny_model_dir: Path,
+                                                        mini_sts_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STS_DATA_DIR", str(mini_sts_dir))
+    tiny = experiments.Experiment("tiny", "two quick cycles", (
+        "--preset", "cpu", "--model", str(tiny_model_dir), "--max-pairs", "32", "--max-steps", "2",
+        "--cycles", "2", "--bi-batch-size", "16", "--cross-batch-size", "16", "--device", "cpu"))
+    runs = tmp_path / "runs"
+    monkeypatch.setattr(experiments, "EXPERIMENTS", (tiny,))
+    experiments.main(["--out", str(runs)])
+
+    record = json.loads((runs / "experiments.jsonl").read_text())
+    assert record["returncode"] == 0 and record["manifest"], record
+    manifest = json.loads(Path(record["manifest"]).read_text())
+
+    out = tmp_path / "RESULTS.md"
+    results.main(["--runs", str(runs), "--out", str(out), "--plot-run", "tiny"])
+    text = out.read_text()
+    assert manifest["commit"] in text and manifest["started"] in text
+    for label in ("cycle 1 bi", "cycle 2 cross"):
+        assert f"| tiny: {label} | {manifest['scores'][label]['STS12']:.2f} |" in text
+    assert f"{manifest['scores']['start bi']['avg']:.2f}" in text
+    assert "| RoBERTa-large | 78.92 | 82.93 | 82.93 |" in text
+    assert (tmp_path / "results-cycles.png").stat().st_size > 0
