@@ -35,12 +35,13 @@ class Experiment:
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("base", "reference settings, 1 cycle", (*BASE, "--cycles", "1")),
+    Experiment("reinit", "reinit on (2 cycles)", (*BASE, "--cycles", "2", "--reinit")),
+    Experiment("cross-lr", "cross-encoder lr 1e-4 (reference 2e-5)", (*BASE, "--cycles", "1", "--cross-lr", "1e-4")),
     Experiment("symmetric", "symmetric scoring on", (*BASE, "--cycles", "1", "--symmetric")),
     Experiment("minmax", "label transform minmax", (*BASE, "--cycles", "1", "--label-transform", "minmax")),
-    Experiment("clip", "label transform clip", (*BASE, "--cycles", "1", "--label-transform", "clip")),
     Experiment("mirror", "warm-up mirror", (*BASE, "--cycles", "1", "--warmup", "mirror")),
     Experiment("cycles3", "cycles 1..3", (*BASE, "--cycles", "3")),
-    Experiment("reinit", "reinit on (2 cycles)", (*BASE, "--cycles", "2", "--reinit")),
+    Experiment("clip", "label transform clip", (*BASE, "--cycles", "1", "--label-transform", "clip")),
     Experiment("cpu", "the cpu preset (python -m flows.full_cycle)", ("--preset", "cpu")),
 )
 
