@@ -57,14 +57,22 @@ def score_rows(experiments: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, 
     return rows
 
 
-def dev_choices(experiments: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Each run's dev-best bi and cross, against the base run's: the only numbers settings are chosen by."""
-    lines = ["| experiment | what changes | best bi cycle: dev | best cross cycle: dev |", "|---|---|---|---|"]
+def dev_choices(experiments: Mapping[str, Mapping[str, Any]], base: str = "base") -> list[str]:
+    """Each run's dev-best bi and cross, and the change against the base run: what settings are chosen by."""
+    def best_dev(run: Mapping[str, Any], kind: str) -> tuple[int, float]:
+        cycle = run["best_cycle"][kind]
+        return cycle, run["scores"][f"cycle {cycle} {kind}"][DEV]
+
+    reference = experiments.get(base, {}).get("run")
+    lines = ["| experiment | what changes | bi: best cycle, dev (vs base) | cross: best cycle, dev (vs base) |",
+             "|---|---|---|---|"]
     for name, record in experiments.items():
-        run = record["run"]
-        best = run["best_cycle"]
-        bi, cross = (run["scores"][f"cycle {best[k]} {k}"][DEV] for k in ("bi", "cross"))
-        lines.append(f"| {name} | {record['ablation']} | {best['bi']}: {bi:.2f} | {best['cross']}: {cross:.2f} |")
+        cells = []
+        for kind in ("bi", "cross"):
+            cycle, dev = best_dev(record["run"], kind)
+            delta = f" ({dev - best_dev(reference, kind)[1]:+.2f})" if reference else ""
+            cells.append(f"{cycle}: {dev:.2f}{delta}")
+        lines.append(f"| {name} | {record['ablation']} | {cells[0]} | {cells[1]} |")
     return lines
 
 
