@@ -24,6 +24,7 @@ from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
 from models.folders import bi_start, cross_start, load_for_scoring, start_pooling
 from models.model_card import write_model_card
+from models.evaluation import DEV
 from models.pipeline import best_cycle, data_dir_of
 from models.plots import plot_cycles
 from models.report import header, markdown_table, table_rows, text_table
@@ -147,6 +148,7 @@ def _publish(manifest: RunManifest, run_dir: Path, config: PipelineConfig) -> No
 
 Best cycle on STS-B dev: bi-encoder {manifest.best_cycle['bi']}, cross-encoder {manifest.best_cycle['cross']}.
 Exported: `{manifest.exports['bi']}`, `{manifest.exports['cross']}`. Wall time {manifest.wall_seconds} s.
+{_versus_start(manifest.scores, manifest.best_cycle)}
 
 {markdown_table(rows)}
 
@@ -160,6 +162,18 @@ Exported: `{manifest.exports['bi']}`, `{manifest.exports['cross']}`. Wall time {
     create_markdown_artifact(summary, key="run-summary", description=manifest.run_name)
     print(text_table(rows))
     print(summary.split("\n\n")[1])
+
+
+def _versus_start(scores: dict[str, dict[str, float]], best: dict[str, int]) -> str:
+    """Say plainly when no cycle beat the start model on STS-B dev: then the start model is the one to keep."""
+    start = scores["start bi"][DEV]
+    worse = {kind: scores[f"cycle {best[kind]} {kind}"][DEV] for kind in ("bi", "cross")
+             if scores[f"cycle {best[kind]} {kind}"][DEV] < start}
+    if not worse:
+        return f"Both exported models beat the start model on STS-B dev ({start:.2f})."
+    listed = ", ".join(f"{kind}-encoder {dev:.2f}" for kind, dev in worse.items())
+    return (f"**Below the start model on STS-B dev** ({start:.2f}): {listed}. With this pool and these "
+            "settings, keep the start model for those; see benchmarks/RESULTS.md for what helped.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
