@@ -27,8 +27,12 @@ def test_results_are_generated_from_a_real_run_manifest(prefect_server: str, tin
     manifest = json.loads(Path(record["manifest"]).read_text())
 
     out = tmp_path / "RESULTS.md"
-    results.main(["--runs", str(runs), "--out", str(out), "--plot-run", "tiny"])
+    results.main(["--runs", str(runs), "--out", str(out), "--plot-run", "tiny", "--archive", str(tmp_path / "kept")])
     text = out.read_text()
+    again = tmp_path / "again" / "RESULTS.md"
+    again.parent.mkdir()
+    results.main(["--runs", str(tmp_path / "kept"), "--out", str(again), "--plot-run", "tiny"])
+    assert again.read_text().split("\n")[3:] == text.split("\n")[3:], "the archived manifests regenerate the tables"
     assert manifest["commit"] in text and manifest["started"] in text
     for label in ("cycle 1 bi", "cycle 2 cross"):
         assert f"| tiny: {label} | {manifest['scores'][label]['STS12']:.2f} |" in text
