@@ -49,7 +49,11 @@ def test_deployment_run_completes_through_a_worker(prefect_server: str, tiny_mod
         run = prefect("deployment", "run", "full-cycle/cpu", "--params", params, "--watch", timeout=600)
     finally:
         worker.terminate()
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a slow shutdown on a loaded machine is not what this test checks
+            worker.kill()
+            worker.wait()
     assert "Completed" in run.stdout, run.stdout[-2000:]
     manifest = json.loads(next(tmp_path.glob("cpu-*/manifest.json")).read_text())
     assert set(manifest["exports"]) == {"bi", "cross"}
