@@ -104,7 +104,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 PRESETS: dict[str, PipelineConfig] = {
     # The reference code's hyperparameters on the default pool.
     "paper": PipelineConfig(),
-    # One cycle on 3,000 pairs drawn from sts_sickr, about 20 min on 2 CPU cores. Besides the size, three
+    # One cycle on 3,000 pairs drawn from sts_sickr, about 17 min on 2 CPU cores. Besides the size, three
     # settings differ from the reference, each chosen on STS-B dev (benchmarks/RESULTS.md): a Mirror-BERT
     # warm-up, `reinit` (the bi-encoder distils from the warm-up, not from the cross-encoder's weights) and
     # a 5x cross-encoder learning rate (its head starts untrained and sees only ~190 steps).
