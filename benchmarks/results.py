@@ -53,6 +53,11 @@ def archive(experiments: Mapping[str, Mapping[str, Any]], folder: Path) -> None:
     (folder / "experiments.jsonl").write_text("\n".join(lines) + "\n")
 
 
+def exported(run: Mapping[str, Any], kind: str) -> Mapping[str, float]:
+    """The scores of the run's exported `kind` model: its best cycle on STS-B dev."""
+    return run["scores"][f"cycle {run['best_cycle'][kind]} {kind}"]
+
+
 def stage_seconds(manifest: Mapping[str, Any]) -> float:
     """What the run costs on its own: every stage's time, cached stages at the time they took when they ran."""
     return sum(entry["seconds"] for entry in manifest["entries"])
@@ -70,8 +75,7 @@ def score_rows(experiments: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, 
 def dev_choices(experiments: Mapping[str, Mapping[str, Any]], base: str = "base") -> list[str]:
     """Each run's dev-best bi and cross, and the change against the base run: what settings are chosen by."""
     def best_dev(run: Mapping[str, Any], kind: str) -> tuple[int, float]:
-        cycle = run["best_cycle"][kind]
-        return cycle, run["scores"][f"cycle {cycle} {kind}"][DEV]
+        return run["best_cycle"][kind], exported(run, kind)[DEV]
 
     reference = experiments.get(base, {}).get("run")
     lines = ["| experiment | what changes | bi: best cycle, dev (vs base) | cross: best cycle, dev (vs base) |",
@@ -102,7 +106,7 @@ def best_export(experiments: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = ["| experiment | exported bi avg | exported cross avg | start avg |", "|---|---|---|---|"]
     for name, record in experiments.items():
         run = record["run"]
-        bi, cross = (run["scores"][f"cycle {run['best_cycle'][k]} {k}"][AVERAGE] for k in ("bi", "cross"))
+        bi, cross = (exported(run, kind)[AVERAGE] for kind in ("bi", "cross"))
         lines.append(f"| {name} | {bi:.2f} | {cross:.2f} | {run['scores']['start bi'][AVERAGE]:.2f} |")
     return lines
 
@@ -114,7 +118,7 @@ def target_lines(experiments: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The best exported model of each kind from any run within the hour, against the issue's targets."""
     lines = []
     for kind, target in TARGETS.items():
-        best = max(((record["run"]["scores"][f"cycle {record['run']['best_cycle'][kind]} {kind}"][AVERAGE], name)
+        best = max(((exported(record["run"], kind)[AVERAGE], name)
                     for name, record in experiments.items() if stage_seconds(record["run"]) <= 3600), default=None)
         if best is None:
             lines.append(f"- {kind}-encoder: no run within 60 minutes")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,10 +20,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from artifacts.atomic import write_text_atomic
-from models.data import TEST_SETS, LabelledPairs, load_benchmarks
+from models.data import TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
 from models.evaluation import DEV, evaluate, evaluate_pairs
-from models.folders import load_for_scoring
+from models.folders import load_encoder
 from models.progress import track
 from models.report import header, table_rows, text_table
 from models.runtime import Runtime
@@ -58,7 +57,7 @@ def score_model(label: str, source: str, kind: str, test_sets: dict[str, Labelle
                 device: str, precision: str) -> dict[str, Any]:
     """One model's STS scores and, when given, its score on the user's pairs."""
     runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
-    model = load_for_scoring(kind, source, pooling, max_length)
+    model = load_encoder(kind, source, pooling, max_length)
     scores = evaluate(model, test_sets, dev, runtime, batch_size) if test_sets or dev else {}
     result: dict[str, Any] = {"label": label, "source": source, "kind": kind, "scores": scores}
     if pairs is not None:
@@ -78,19 +77,20 @@ def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None 
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     chosen = expand_models(models, kind)
     user_pairs = load_labelled_pairs(Path(pairs), text_a, text_b, label_column) if pairs else None
-    test_sets, dev = _benchmarks(data_dir, tasks, skip_sts)
+    folder = benchmark_dir(data_dir)
+    test_sets, dev = _benchmarks(folder, tasks, skip_sts)
     results = [score_model(label, source, k, test_sets, dev, user_pairs, pooling, max_length, batch_size,
                            device, precision)
                for label, source, k in track(chosen, len(chosen), "models")]
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.node(),
-              "data_dir": data_dir or os.environ.get("STS_DATA_DIR") or "hub", "max_length": max_length,
+              "data_dir": str(folder or "hub"), "max_length": max_length,
               "results": results}
     write_text_atomic(Path(out), json.dumps(report, indent=2) + "\n")
     _publish(results, out)
     return report
 
 
-def _benchmarks(data_dir: str | None, tasks: list[str] | None,
+def _benchmarks(folder: Path | None, tasks: list[str] | None,
                 skip_sts: bool) -> tuple[dict[str, LabelledPairs], LabelledPairs | None]:
     if skip_sts:
         return {}, None
@@ -98,8 +98,7 @@ def _benchmarks(data_dir: str | None, tasks: list[str] | None,
     unknown = set(chosen) - {*TEST_SETS, DEV}
     if unknown:
         raise ValueError(f"unknown task(s) {sorted(unknown)}; choose from {', '.join([*TEST_SETS, DEV])}")
-    folder = data_dir or os.environ.get("STS_DATA_DIR")
-    test_sets, dev = load_benchmarks(Path(folder) if folder else None)
+    test_sets, dev = load_benchmarks(folder)
     return {name: pairs for name, pairs in test_sets.items() if name in chosen}, dev if DEV in chosen else None
 
 

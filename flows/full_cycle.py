@@ -22,7 +22,7 @@ from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
-from models.folders import bi_start, cross_start, load_for_scoring, start_pooling
+from models.folders import bi_start, cross_start, load_encoder, start_pooling
 from models.model_card import write_model_card
 from models.evaluation import DEV
 from models.pipeline import best_cycle, data_dir_of
@@ -131,7 +131,7 @@ def _export(run_dir: Path, kind: str, model: Artifact, config: PipelineConfig, c
     """Save the best cycle's model out of the store, for inference at `eval_max_length`, with a model card."""
     target = run_dir / ("bi-encoder" if kind == "bi" else "cross-encoder")
     with atomic_path(target, is_dir=True) as temp:
-        load_for_scoring(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
+        load_encoder(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
         mine = {label: s for label, s in scores.items() if label.endswith(kind)}
         write_model_card(temp, kind, config, cycle, mine, run_name)
     return target
@@ -167,8 +167,8 @@ Exported: `{manifest.exports['bi']}`, `{manifest.exports['cross']}`. Wall time {
 def _versus_start(scores: dict[str, dict[str, float]], best: dict[str, int]) -> str:
     """Say plainly when no cycle beat the start model on STS-B dev: then the start model is the one to keep."""
     start = scores["start bi"][DEV]
-    worse = {kind: scores[f"cycle {best[kind]} {kind}"][DEV] for kind in ("bi", "cross")
-             if scores[f"cycle {best[kind]} {kind}"][DEV] < start}
+    exported = {kind: scores[f"cycle {best[kind]} {kind}"][DEV] for kind in ("bi", "cross")}
+    worse = {kind: dev for kind, dev in exported.items() if dev < start}
     if not worse:
         return f"Both exported models beat the start model on STS-B dev ({start:.2f})."
     listed = ", ".join(f"{kind}-encoder {dev:.2f}" for kind, dev in worse.items())

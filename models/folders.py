@@ -71,7 +71,7 @@ def train_bi_folder(start: str | Path, texts_a: Sequence[str], texts_b: Sequence
     return stats
 
 
-def load_for_scoring(kind: str, source: str | Path, pooling: str | None, max_length: int) -> BiEncoder | CrossEncoder:
+def load_encoder(kind: str, source: str | Path, pooling: str | None, max_length: int) -> BiEncoder | CrossEncoder:
     """A bi-encoder (`kind="bi"`) or cross-encoder (`kind="cross"`) that reads up to `max_length` tokens."""
     if kind == "bi":
         return BiEncoder.from_pretrained(source, pooling=pooling, max_length=max_length)  # type: ignore[arg-type]
@@ -84,7 +84,7 @@ def evaluate_folder(kind: str, folder: str | Path, config: PipelineConfig, test_
                     dev: LabelledPairs | None, runtime: Runtime,
                     progress: ProgressFn | None = None) -> dict[str, float]:
     """Scores of a saved bi- or cross-encoder of this run, read at `eval_max_length`."""
-    model = load_for_scoring(kind, folder, start_pooling(config), config.eval_max_length)
+    model = load_encoder(kind, folder, start_pooling(config), config.eval_max_length)
     return evaluate(model, test_sets, dev, runtime, config.eval_batch_size, progress)
 
 

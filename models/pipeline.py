@@ -7,7 +7,6 @@ one process and writes models and a results.json under --out. The Prefect flow
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from models.cli import parse_config
 from models.config import PipelineConfig
 import pandas as pd
 
-from models.data import LabelledPairs, load_benchmarks, load_pool
+from models.data import LabelledPairs, benchmark_dir, load_benchmarks, load_pool
 from models.evaluation import DEV
 from models.folders import (bi_labels, bi_start, cross_labels, cross_start, evaluate_folder, train_bi_folder,
                             train_cross_folder, warm_up_folder)
@@ -40,9 +39,7 @@ class RunResults:
 
 
 def data_dir_of(config: PipelineConfig) -> Path | None:
-    """The benchmark folder: the setting, else $STS_DATA_DIR, else None (the hub)."""
-    chosen = config.data_dir or os.environ.get("STS_DATA_DIR")
-    return Path(chosen) if chosen else None
+    return benchmark_dir(config.data_dir)
 
 
 def load_run_pool(config: PipelineConfig) -> pd.DataFrame:

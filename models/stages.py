@@ -4,7 +4,7 @@ Each training stage updates the model it is given in place and returns its Train
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import torch
@@ -101,12 +101,9 @@ def fit_cross_encoder(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequ
         logits = cross(cross.tokenize([first[i] for i in index], [second[i] for i in index]))
         return loss_fn(logits.float(), targets[index].to(runtime.device))
 
-    settings = OptimSettings(lr=config.cross_lr, batch_size=config.cross_batch_size, epochs=config.cross_epochs,
-                             warmup_ratio=config.cross_warmup_ratio, weight_decay=config.weight_decay,
-                             max_steps=config.max_steps)
     cross.to(runtime.device)
-    return train(cross, len(first), batch_loss, settings, runtime.seed, runtime.device, runtime.dtype,
-                 "fit cross-encoder", progress)
+    return train(cross, len(first), batch_loss, _optim_settings(config, "cross"), runtime.seed, runtime.device,
+                 runtime.dtype, "fit cross-encoder", progress)
 
 
 def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], labels: np.ndarray,
@@ -120,12 +117,15 @@ def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[s
         cosine = nn.functional.cosine_similarity(first.float(), second.float())
         return nn.functional.mse_loss(cosine, targets[index].to(runtime.device))
 
-    settings = OptimSettings(lr=config.bi_lr, batch_size=config.bi_batch_size, epochs=config.bi_epochs,
-                             warmup_ratio=config.bi_warmup_ratio, weight_decay=config.weight_decay,
-                             max_steps=config.max_steps)
     bi.to(runtime.device)
-    return train(bi, len(texts_a), batch_loss, settings, runtime.seed, runtime.device, runtime.dtype,
-                 "distil bi-encoder", progress)
+    return train(bi, len(texts_a), batch_loss, _optim_settings(config, "bi"), runtime.seed, runtime.device,
+                 runtime.dtype, "distil bi-encoder", progress)
+
+
+def _optim_settings(config: PipelineConfig, model: Literal["cross", "bi"]) -> OptimSettings:
+    """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`); decay and step cap are shared."""
+    own = {name: getattr(config, f"{model}_{name}") for name in ("lr", "batch_size", "epochs", "warmup_ratio")}
+    return OptimSettings(**own, weight_decay=config.weight_decay, max_steps=config.max_steps)
 
 
 def _sample_unique(sentences: Sequence[str], limit: int, seed: int) -> list[str]:

@@ -81,13 +81,12 @@ def warm_up_task(config: PipelineConfig, pool: Artifact, target: str) -> StageRe
 
 @stage_task(name="bi-labels", task_run_name="cycle {cycle}: label pairs with the bi-encoder")
 def bi_labels_task(config: PipelineConfig, bi: Artifact, pool: Artifact, cycle: int, target: str) -> StageResult:
-    started = time.perf_counter()
-    frame = read_pool(Path(pool.path))
-    cosine = folders.bi_labels(Path(bi.path), frame["text_a"].tolist(), frame["text_b"].tolist(), config,
-                               _runtime(config), ui_progress(f"cycle {cycle} bi-encoder labels"))
-    labels = transform_labels(cosine, config.label_transform)
-    write_labelled(Path(target), frame, labels, "bi-encoder", cycle, config.label_transform)
-    return _finish(Path(target), started, _label_stats(labels))
+    def label(texts_a: list[str], texts_b: list[str]) -> np.ndarray:
+        cosine = folders.bi_labels(Path(bi.path), texts_a, texts_b, config, _runtime(config),
+                                   ui_progress(f"cycle {cycle} bi-encoder labels"))
+        return transform_labels(cosine, config.label_transform)
+
+    return _label_pool(label, pool, target, "bi-encoder", cycle, config.label_transform)
 
 
 @stage_task(name="fit-cross-encoder", task_run_name="cycle {cycle}: fit cross-encoder")
@@ -100,13 +99,22 @@ def fit_cross_task(config: PipelineConfig, start: Artifact, labels: Artifact, cy
 @stage_task(name="cross-labels", task_run_name="cycle {cycle}: label pairs with the cross-encoder")
 def cross_labels_task(config: PipelineConfig, cross: Artifact, pool: Artifact, cycle: int,
                       target: str) -> StageResult:
+    def label(texts_a: list[str], texts_b: list[str]) -> np.ndarray:
+        return folders.cross_labels(Path(cross.path), texts_a, texts_b, config, _runtime(config),
+                                    ui_progress(f"cycle {cycle} cross-encoder labels"))
+
+    how = "sigmoid-symmetric" if config.symmetric else "sigmoid"
+    return _label_pool(label, pool, target, "cross-encoder", cycle, how)
+
+
+def _label_pool(label: Callable[[list[str], list[str]], np.ndarray], pool: Artifact, target: str,
+                labelled_by: str, cycle: int, how: str) -> StageResult:
+    """Label every pair of the pool and store them as a labelled-pairs artifact at `target`."""
     started = time.perf_counter()
     frame = read_pool(Path(pool.path))
-    scores = folders.cross_labels(Path(cross.path), frame["text_a"].tolist(), frame["text_b"].tolist(), config,
-                                  _runtime(config), ui_progress(f"cycle {cycle} cross-encoder labels"))
-    how = "sigmoid-symmetric" if config.symmetric else "sigmoid"
-    write_labelled(Path(target), frame, scores, "cross-encoder", cycle, how)
-    return _finish(Path(target), started, _label_stats(scores))
+    labels = label(frame["text_a"].tolist(), frame["text_b"].tolist())
+    write_labelled(Path(target), frame, labels, labelled_by, cycle, how)
+    return _finish(Path(target), started, _label_stats(labels))
 
 
 @stage_task(name="distil-bi-encoder", task_run_name="cycle {cycle}: distil bi-encoder")

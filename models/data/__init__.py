@@ -1,6 +1,7 @@
 """Data layer: STS test sets, the STS-B dev set and unlabelled pair pools."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from models.data.errors import DataError
@@ -9,6 +10,7 @@ from models.data.sts import TEST_SETS, LabelledPairs, load_stsb_dev, load_test_s
 
 __all__ = [
     "DataError",
+    "benchmark_dir",
     "LabelledPairs",
     "POOLS",
     "TEST_SETS",
@@ -17,6 +19,12 @@ __all__ = [
     "load_stsb_dev",
     "load_test_sets",
 ]
+
+
+def benchmark_dir(setting: str | None) -> Path | None:
+    """The benchmark folder: the setting, else $STS_DATA_DIR, else None (the hub)."""
+    chosen = setting or os.environ.get("STS_DATA_DIR")
+    return Path(chosen) if chosen else None
 
 
 def load_benchmarks(data_dir: Path | None) -> tuple[dict[str, LabelledPairs], LabelledPairs]:
