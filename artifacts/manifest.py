@@ -22,6 +22,7 @@ class ManifestEntry:
     status: str  # "ran" or "cached"
     seconds: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    member: str | None = None  # the member or scorer the stage ran for (mutual runs)
 
 
 @dataclass

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from models.evaluation import AVERAGE, DEV
-from models.plots import plot_cycles
-from models.report import markdown_table
+from models.reporting.plots import plot_cycles
+from models.reporting.report import markdown_table
 
 HERE = Path(__file__).resolve().parent
 

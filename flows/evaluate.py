@@ -23,11 +23,11 @@ from artifacts.atomic import write_text_atomic
 from models.data import TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
 from models.evaluation import DEV, evaluate, evaluate_pairs
-from models.folders import load_encoder
+from models.training.folders import load_encoder
 from models.progress import track
-from models.report import header, table_rows, text_table
+from models.reporting.report import header, table_rows, text_table
 from models.runtime import Runtime
-from models.sources import model_kind, resolve_model_source
+from models.encoders.sources import model_kind, resolve_model_source
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}

@@ -21,7 +21,9 @@ class PipelineConfig:
     """One Trans-Encoder run. Defaults are the reference code's (the `paper` preset)."""
 
     # what to start from and what to learn on
-    model: str = field(default="minilm-l6", metadata={"help": "start model: a local folder, an installed short name (minilm-l6) or a hub id"})
+    model: str = field(default="minilm-l6", metadata={"help": "start model: a local folder, an installed short name (minilm-l6, mpnet-base) or a hub id"})
+    models: str | None = field(default=None, metadata={"help": "mutual distillation: comma-separated start models, each trained side by side on the averaged labels (replaces --model)"})
+    labellers: str | None = field(default=None, metadata={"help": "comma-separated frozen models whose scores join the label average of their kind (bi-encoder: bi->cross labels; cross-encoder: cross->bi labels); never trained"})
     pooling: str | None = field(default=None, metadata={"help": "bi-encoder pooling, cls or mean (default: the model folder's own, else cls)"})
     pool: str = field(default="sts_sickr", metadata={"help": "unlabelled pairs: stsb, sts, sickr, sts_sickr or custom"})
     pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
@@ -80,8 +82,25 @@ class PipelineConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")
+        if len(set(self.members)) < len(self.members):
+            raise ValueError(f"--models names a model twice: {self.models}")
+        if set(self.members) & set(self.frozen_labellers):
+            raise ValueError("a model cannot be both a trained member (--models/--model) and a frozen --labellers entry")
         if self.pool == "custom" and not self.pool_path:
             raise ValueError("--pool custom needs --pool-path FILE (a .csv, .tsv, .parquet or .jsonl of sentence pairs)")
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The trained start models: `--models` when given, else the one `--model`."""
+        return _split(self.models) or (self.model,)
+
+    @property
+    def frozen_labellers(self) -> tuple[str, ...]:
+        return _split(self.labellers)
+
+    def for_member(self, model: str) -> "PipelineConfig":
+        """This run's settings as seen by one member's stages: `model` is that member."""
+        return dataclasses.replace(self, model=model, models=None, labellers=None)
 
     @property
     def temperature(self) -> float:
@@ -94,6 +113,10 @@ class PipelineConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _split(names: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (names or "").split(",") if name.strip())
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -6,8 +6,8 @@ from typing import Mapping
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from models.bi_encoder import BiEncoder
-from models.cross_encoder import CrossEncoder
+from models.encoders.bi_encoder import BiEncoder
+from models.encoders.cross_encoder import CrossEncoder
 from models.data import LabelledPairs
 from models.progress import ProgressFn
 from models.runtime import Runtime
@@ -43,12 +43,27 @@ def evaluate(model: BiEncoder | CrossEncoder, test_sets: Mapping[str, LabelledPa
 
     Bi-encoders are scored by cosine, cross-encoders by their (a, b) score, as the reference does.
     """
+    sets = benchmark_sets(test_sets, dev)
+    return scores_of(predict_sets(model, sets, runtime, batch_size, progress), {n: p.scores for n, p in sets.items()})
+
+
+def benchmark_sets(test_sets: Mapping[str, LabelledPairs], dev: LabelledPairs | None) -> dict[str, LabelledPairs]:
+    """The test sets, then STS-B dev under the name `dev` when given."""
+    return {**test_sets, **({DEV: dev} if dev is not None else {})}
+
+
+def predict_sets(model: BiEncoder | CrossEncoder, sets: Mapping[str, LabelledPairs], runtime: Runtime,
+                 batch_size: int = 128, progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
     model.to(runtime.device)
-    scores = {name: _score(model, pairs, runtime, batch_size, progress) for name, pairs in test_sets.items()}
-    scores[AVERAGE] = float(np.mean(list(scores.values())))
-    if dev is not None:
-        scores[DEV] = _score(model, dev, runtime, batch_size, progress)
-    return scores
+    return {name: _predict(model, pairs, runtime, batch_size, progress) for name, pairs in sets.items()}
+
+
+def scores_of(predictions: Mapping[str, np.ndarray], golds: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Spearman x100 per set, the average over the test sets (not dev), and dev when present."""
+    scores = {name: spearman100(predictions[name], golds[name]) for name in predictions}
+    tests = [value for name, value in scores.items() if name != DEV]
+    return {**{n: v for n, v in scores.items() if n != DEV}, AVERAGE: float(np.mean(tests)),
+            **({DEV: scores[DEV]} if DEV in scores else {})}
 
 
 def evaluate_pairs(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int = 128,
@@ -66,8 +81,3 @@ def _predict(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Run
     if isinstance(model, BiEncoder):
         return model.similarity(pairs.sentences1, pairs.sentences2, batch_size, runtime.dtype, progress)
     return model.score(pairs.sentences1, pairs.sentences2, False, batch_size, runtime.dtype, progress)
-
-
-def _score(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int,
-           progress: ProgressFn | None) -> float:
-    return spearman100(_predict(model, pairs, runtime, batch_size, progress), pairs.scores)

@@ -7,28 +7,33 @@ from types import ModuleType
 from typing import Any
 
 import artifacts.pairs
-import models.bi_encoder
-import models.cross_encoder
+import models.encoders.bi_encoder
+import models.encoders.cross_encoder
 import models.data.pools
 import models.data.sts
 import models.evaluation
-import models.folders
-import models.losses
-import models.stages
-import models.trainer
+import models.training.folders
+import models.training.losses
+import models.training.stages
+import models.training.trainer
+import tasks.stage_io
 from artifacts.hashing import value_digest
 from artifacts.store import Artifact, Store, stage_key
 from models.config import PipelineConfig
 
-_TRAINING = (models.stages, models.trainer, models.folders)
+_IO = (tasks.stage_io, artifacts.pairs)
+_TRAINING = (*_IO, models.training.stages, models.training.trainer, models.training.folders)
+_SCORING = (*_IO, models.evaluation, models.training.folders, models.data.sts)
 STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
-    "pool": (models.data.sts, models.data.pools, artifacts.pairs),
-    "warmup": (*_TRAINING, models.losses, models.bi_encoder),
-    "bi-labels": (models.stages, models.folders, models.bi_encoder, artifacts.pairs),
-    "cross": (*_TRAINING, models.cross_encoder),
-    "cross-labels": (models.stages, models.folders, models.cross_encoder, artifacts.pairs),
-    "bi": (*_TRAINING, models.bi_encoder),
-    "scores": (models.evaluation, models.folders, models.data.sts, models.bi_encoder, models.cross_encoder),
+    "pool": (*_IO, models.data.sts, models.data.pools),
+    "warmup": (*_TRAINING, models.training.losses, models.encoders.bi_encoder),
+    "bi-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.bi_encoder),
+    "average-labels": (*_IO, models.training.stages),
+    "cross": (*_TRAINING, models.encoders.cross_encoder),
+    "cross-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.cross_encoder),
+    "bi": (*_TRAINING, models.encoders.bi_encoder),
+    "scores": (*_SCORING, models.encoders.bi_encoder, models.encoders.cross_encoder),
+    "ensemble-scores": _SCORING,
 }
 
 _SHARED = ("precision", "device")
@@ -40,13 +45,16 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "bi-labels": ("pooling", "bi_max_length", "label_transform", *_SHARED),
     "cross": ("cross_lr", "cross_batch_size", "cross_epochs", "cross_max_length", "cross_warmup_ratio",
               "weight_decay", "max_steps", "seed", *_SHARED),
+    "average-labels": (),
     "cross-labels": ("cross_max_length", "symmetric", *_SHARED),
     "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "weight_decay",
            "max_steps", "seed", *_SHARED),
     "scores": ("pooling", "eval_max_length", *_SHARED),
+    "ensemble-scores": (),
 }
 
-SUFFIXES = {"pool": ".parquet", "bi-labels": ".parquet", "cross-labels": ".parquet", "scores": ".json"}
+SUFFIXES = {"pool": ".parquet", "bi-labels": ".parquet", "average-labels": ".parquet", "cross-labels": ".parquet",
+            "scores": ".parquet", "ensemble-scores": ".parquet"}
 
 
 def code_version(stage: str) -> str:

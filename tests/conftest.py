@@ -33,6 +33,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three tiny random BERTs of different widths (and weights), for mutual runs and frozen labellers."""
+    from tests.tiny_model import build_tiny_bert
+
+    root = tmp_path_factory.mktemp("tiny-berts")
+    return {f"bert{width}": build_tiny_bert(root / f"bert{width}", seed=width, hidden_size=width)
+            for width in (32, 48, 40)}
+
+
+@pytest.fixture(scope="session")
 def mini_sts_dir(sts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real STS files cut to their first lines (inputs and golds stay aligned), for fast flow tests."""
     folder = tmp_path_factory.mktemp("mini-sts")

@@ -8,9 +8,9 @@ import pytest
 import sentence_transformers
 import torch
 
-from models.bi_encoder import BiEncoder
-from models.cross_encoder import CrossEncoder
-from models.sources import ModelSourceError, resolve_model_source
+from models.encoders.bi_encoder import BiEncoder
+from models.encoders.cross_encoder import CrossEncoder
+from models.encoders.sources import ModelSourceError, resolve_model_source
 from tests.tiny_model import SENTENCES
 
 

@@ -12,7 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.evaluate import main
-from models.cross_encoder import CrossEncoder
+from models.encoders.cross_encoder import CrossEncoder
 from models.data import DataError, load_stsb_dev
 from models.evaluation import roc_auc100
 

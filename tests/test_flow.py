@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sentence_transformers
 
-import tasks.stages
+import tasks.stage_io
 from flows.full_cycle import full_cycle
 from tests.conftest import REPO_ROOT
 
@@ -67,7 +67,7 @@ def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
         prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real = tasks.stages.folders.train_bi_folder
+    real = tasks.stage_io.STAGES["bi"]
 
     def failing_in_cycle_2(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
@@ -75,7 +75,7 @@ def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
             raise RuntimeError("injected failure in cycle 2")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.stages.folders, "train_bi_folder", failing_in_cycle_2)
+    monkeypatch.setitem(tasks.stage_io.STAGES, "bi", failing_in_cycle_2)
     state = full_cycle(settings=settings(tiny_model_dir, mini_sts_dir), out=str(tmp_path), return_state=True)
     assert state.is_failed()
     flow_run_id = str(state.state_details.flow_run_id)

@@ -1,29 +1,72 @@
-"""The plain-Python pipeline end to end: tiny model, real STS data, two cycles."""
+"""The plain-Python runner end to end (no Prefect): one member, and a mutual run with a frozen labeller."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import sentence_transformers
 
+from artifacts.hashing import folder_digest
+from artifacts.pairs import SCORER_PREFIX, read_labelled
+from flows.plain import run_plain
 from models.config import PipelineConfig
-from models.pipeline import run_pipeline
 from models.data import TEST_SETS
 
+QUICK = dict(pool="stsb", max_pairs=48, warmup="mirror", max_steps=2, warmup_batch_size=16, bi_batch_size=16,
+             cross_batch_size=16, eval_batch_size=256, device="cpu")
 
-def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Path, sts_dir: Path,
+
+def entries(run_dir: Path) -> list[dict]:
+    return json.loads((run_dir / "manifest.json").read_text())["entries"]
+
+
+def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Path, mini_sts_dir: Path,
                                                              tmp_path: Path) -> None:
-    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(sts_dir), pool="stsb", max_pairs=48,
-                            warmup="mirror", cycles=2, max_steps=2, warmup_batch_size=16, bi_batch_size=16,
-                            cross_batch_size=16, eval_batch_size=256, device="cpu")
-    results = run_pipeline(config, tmp_path)
-    assert set(results.scores) == {"start bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
-    for scores in results.scores.values():
-        assert set(scores) == {*TEST_SETS, "avg", "dev"}
-        assert all(-100 <= value <= 100 for value in scores.values())
-    assert results.scores["cycle 1 bi"] != results.scores["start bi"], "training changed the bi-encoder"
-    dev = {c: results.scores[f"cycle {c} cross"]["dev"] for c in (1, 2)}
-    assert results.best["cross"] == max(dev, key=dev.get)
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["best_cycle"] == results.best
-    sentence_transformers.SentenceTransformer(str(tmp_path / "cycle2" / "bi-encoder"), device="cpu")
+    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=2, **QUICK)
+    outcome = run_plain("paper", config, tmp_path)
+    scores = outcome["scores"]
+    assert set(scores) == {"start bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
+    for row in scores.values():
+        assert set(row) == {*TEST_SETS, "avg", "dev"}
+        assert all(-100 <= value <= 100 for value in row.values())
+    assert scores["cycle 1 bi"] != scores["start bi"], "training changed the bi-encoder"
+    dev = {c: scores[f"cycle {c} cross"]["dev"] for c in (1, 2)}
+    assert outcome["best_cycle"]["cross"] == max(dev, key=dev.get)
+    run_dir = Path(outcome["run_dir"])
+    sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
+    assert {e["status"] for e in entries(run_dir)} == {"ran"}
+
+    again = run_plain("paper", config, tmp_path)
+    assert again["scores"] == scores, "a rerun reads every score back from the store"
+    assert {e["status"] for e in entries(run_dir)} == {"cached"}
+
+
+def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, Path], mini_sts_dir: Path,
+                                                         tmp_path: Path) -> None:
+    labeller = tiny_models["bert40"]
+    before = folder_digest(labeller)
+    config = PipelineConfig(models=f"{tiny_models['bert32']},{tiny_models['bert48']}", labellers=str(labeller),
+                            data_dir=str(mini_sts_dir), cycles=1, **QUICK)
+    outcome = run_plain("paper", config, tmp_path)
+
+    assert folder_digest(labeller) == before, "a frozen labeller is never trained"
+    rows = set(outcome["scores"])
+    for member in ("bert32", "bert48"):
+        assert {f"start {member} bi", f"cycle 1 {member} bi", f"cycle 1 {member} cross"} <= rows
+        for kind, folder in (("bi", "bi-encoder"), ("cross", "cross-encoder")):
+            assert Path(outcome["exports"][f"{member} {kind}"]) == Path(outcome["run_dir"]) / member / folder
+    assert {"cycle 1 ensemble bi", "cycle 1 ensemble cross"} <= rows
+    widths = {sentence_transformers.SentenceTransformer(outcome["exports"][f"{m} bi"], device="cpu")
+              .get_embedding_dimension() for m in ("bert32", "bert48")}
+    assert widths == {32, 48}, "each member keeps its own width"
+
+    averaged = [e for e in entries(Path(outcome["run_dir"])) if e["stage"] == "average-labels"]
+    assert len(averaged) == 2, "one averaged artifact per direction"
+    bi_side = read_labelled(Path(next(e["path"] for e in averaged if "bi:bert40" in e["metrics"]["scorers"])))
+    scorers = [c for c in bi_side.columns if c.startswith(SCORER_PREFIX)]
+    assert sorted(scorers) == [f"{SCORER_PREFIX}bi:{m}" for m in ("bert32", "bert40", "bert48")]
+    np.testing.assert_allclose(bi_side["label"], bi_side[scorers].mean(axis=1), rtol=1e-6, atol=1e-7)
+    cross_side = read_labelled(Path(next(e["path"] for e in averaged if "cross:bert32" in e["metrics"]["scorers"])))
+    assert sorted(c for c in cross_side.columns if c.startswith(SCORER_PREFIX)) == \
+        [f"{SCORER_PREFIX}cross:{m}" for m in ("bert32", "bert48")], "a bi-encoder labeller joins the bi side only"

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from models.bi_encoder import BiEncoder
+from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig, preset
-from models.cross_encoder import CrossEncoder
-from models.losses import mask_random_span
+from models.encoders.cross_encoder import CrossEncoder
+from models.training.losses import mask_random_span
 from models.runtime import Runtime, seed_everything
-from models.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross,
+from models.training.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross,
                            transform_labels, warm_up)
-from models.trainer import OptimSettings, planned_batches
+from models.training.trainer import OptimSettings, planned_batches
 from tests.tiny_model import SENTENCES
 
 CPU = Runtime.create("cpu", "fp32", seed=7)

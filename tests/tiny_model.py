@@ -19,8 +19,8 @@ SENTENCES = [
 ]
 
 
-def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
-    """Write a 2-layer, 32-wide random BERT with a fixed word-piece vocabulary (deterministic ids)."""
+def build_tiny_bert(folder: Path, seed: int = 0, hidden_size: int = 32) -> Path:
+    """Write a 2-layer random BERT (32 wide by default) with a fixed word-piece vocabulary (deterministic ids)."""
     import torch
 
     vocab_list = SPECIALS + WORDS + list(string.ascii_lowercase) + [f"##{c}" for c in string.ascii_lowercase]
@@ -38,8 +38,8 @@ def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
         model_input_names=["input_ids", "token_type_ids", "attention_mask"],
     )
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=2 * hidden_size, max_position_embeddings=128)
     folder.mkdir(parents=True, exist_ok=True)
     BertModel(config).save_pretrained(folder)
     fast.save_pretrained(folder)

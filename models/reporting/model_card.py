@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Mapping
 
 from models.config import PipelineConfig
-from models.report import markdown_table
-from models.sources import is_sentence_encoder, resolve_model_source
+from models.reporting.report import markdown_table
+from models.encoders.sources import is_sentence_encoder, resolve_model_source
 
 
 def start_kind(config: PipelineConfig) -> str:

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.batching import length_sorted_batches, usable_max_length
+from models.encoders.batching import length_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
-from models.sources import resolve_model_source
+from models.encoders.sources import resolve_model_source
 
 
 class CrossEncoder(nn.Module):

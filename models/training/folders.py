@@ -10,16 +10,16 @@ from typing import Sequence, TypeVar
 
 import numpy as np
 
-from models.bi_encoder import BiEncoder
+from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
-from models.cross_encoder import CrossEncoder
+from models.encoders.cross_encoder import CrossEncoder
 from models.data import LabelledPairs
 from models.evaluation import evaluate
 from models.progress import ProgressFn
 from models.runtime import Runtime
-from models.sources import pooling_of, resolve_model_source
-from models.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross, warm_up
-from models.trainer import TrainStats
+from models.encoders.sources import pooling_of, resolve_model_source
+from models.training.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross, warm_up
+from models.training.trainer import TrainStats
 
 T = TypeVar("T")
 

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.batching import length_sorted_batches, usable_max_length
+from models.encoders.batching import length_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
-from models.sources import pooling_of, resolve_model_source
+from models.encoders.sources import pooling_of, resolve_model_source
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")

@@ -1,0 +1,169 @@
+"""Running the cycle's stage calls against the content-addressed store, and finishing a run.
+
+`StoreExecutor` runs each call in this process: an output already in the store (digest verified)
+is reused and reported as `cached`, anything else runs. The Prefect flow subclasses it to run the
+calls as cached tasks; the plain runner uses it as is. Both finish with `finish_run`: the best
+cycle's models exported with model cards, the manifest, summary.md and the per-cycle plot.
+No Prefect import here, so a bare GPU box runs the same code.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from artifacts.atomic import atomic_path, write_text_atomic
+from artifacts.hashing import file_digest, folder_digest, value_digest
+from artifacts.manifest import ManifestEntry, RunManifest
+from artifacts.store import Artifact, Store
+from models.config import PipelineConfig
+from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, score_label
+from models.data import benchmark_dir
+from models.evaluation import DEV
+from models.encoders.sources import resolve_model_source
+from models.reporting.model_card import write_model_card
+from models.reporting.plots import plot_cycles
+from models.reporting.report import markdown_table
+from models.training.folders import load_encoder, start_pooling
+from tasks import keys
+from tasks.stage_io import StageResult, run_stage, stored_metrics
+
+DATA_STAGES = {"pool", "scores"}
+
+
+def run_name_of(preset: str, config: PipelineConfig) -> str:
+    """Deterministic: the same command resumes the same run folder."""
+    return f"{preset}-{value_digest(config.to_dict())[:10]}"
+
+
+def source_artifact(model: str) -> Artifact:
+    """A start model as an input: a folder by its content, a hub id by its name."""
+    source = resolve_model_source(model)
+    return Artifact(source, folder_digest(Path(source)) if Path(source).is_dir() else value_digest(source))
+
+
+def data_identity(config: PipelineConfig) -> str:
+    """What the benchmark and pool data are, for cache keys: the folder's content, or 'hub'."""
+    data_dir = benchmark_dir(config.data_dir)
+    identity = folder_digest(data_dir) if data_dir else "hub"
+    if config.pool_path:
+        identity += ":" + file_digest(Path(config.pool_path))
+    return identity
+
+
+class StoreExecutor:
+    """Runs stage calls one after another in this process, reusing verified outputs from the store."""
+
+    def __init__(self, config: PipelineConfig, store: Store, manifest: RunManifest, manifest_path: Path) -> None:
+        self.config, self.store, self.manifest, self.manifest_path = config, store, manifest, manifest_path
+        self.data = data_identity(config)
+
+    def source(self, model: str) -> Artifact:
+        return source_artifact(model)
+
+    def target(self, call: StageCall[Artifact]) -> Path:
+        extra: dict[str, Any] = {"cycle": call.cycle, **call.params}
+        if call.stage in DATA_STAGES:
+            extra["data"] = self.data
+        return keys.target(self.store, call.stage, self.config, dict(call.inputs), **extra)
+
+    def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
+        outputs = []
+        for call in calls:
+            target = self.target(call)
+            self.log(f"starting {call.stage} (cycle {call.cycle or '-'}) {call.member or ''}")
+            stored = Store.verified(target)
+            if stored is not None:
+                outputs.append(self.record(call, StageResult(stored, stored_metrics(call.stage, stored)), "cached"))
+                continue
+            result = run_stage(call.stage, self.config, call.inputs, call.params, call.cycle, target)
+            outputs.append(self.record(call, result, "ran"))
+        return outputs
+
+    def record(self, call: StageCall[Artifact], result: StageResult, status: str) -> StageOutput[Artifact]:
+        self.log(f"{call.title:<40} {status:<6} {result.seconds:7.1f} s  {Path(result.artifact.path).name}")
+        self.manifest.add(ManifestEntry(call.stage, call.cycle, result.artifact.path, result.artifact.sha256, status,
+                                        result.seconds, result.metrics, call.member))
+        self.manifest.write(self.manifest_path)
+        return StageOutput(result.artifact, result.metrics)
+
+    def log(self, message: str) -> None:
+        print(message, flush=True)
+
+
+def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: RunManifest, run_dir: Path,
+               started: float) -> str:
+    """Export each member's best cycle, write manifest, plot and summary.md; returns the summary text."""
+    single = len(result.members) == 1
+    manifest.scores, manifest.best_cycle = result.scores, result.best_cycle
+    for name, source in result.members.items():
+        member = config.for_member(source)
+        for kind in KINDS:
+            key = export_key(kind, name, single)
+            cycle = result.best_cycle[key]
+            folder = run_dir / ("" if single else name) / ("bi-encoder" if kind == "bi" else "cross-encoder")
+            rows = {label: s for label, s in result.scores.items() if label.endswith(f"{'' if single else name + ' '}{kind}")}
+            _export(folder, kind, result.models[score_label(kind, cycle, name, single)], member, cycle, rows,
+                    manifest.run_name)
+            manifest.exports[key] = str(folder)
+    manifest.wall_seconds = round(time.perf_counter() - started, 1)
+    manifest.write(run_dir / "manifest.json")
+    plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name)
+    summary = run_summary(manifest, plot)
+    write_text_atomic(run_dir / "summary.md", summary)
+    return summary
+
+
+def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cycle: int,
+            scores: Mapping[str, Mapping[str, float]], run_name: str) -> None:
+    """Save a model out of the store, for inference at `eval_max_length`, with a model card."""
+    with atomic_path(folder, is_dir=True) as temp:
+        load_encoder(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
+        write_model_card(temp, kind, config, cycle, scores, run_name)
+
+
+def recommended(manifest: RunManifest) -> dict[str, tuple[str, float]]:
+    """Per kind, the export with the best STS-B dev score: (path, dev)."""
+    chosen: dict[str, tuple[str, float]] = {}
+    for key, path in manifest.exports.items():
+        kind = key.split()[-1]
+        member = key[:-len(kind)]
+        dev = manifest.scores[f"cycle {manifest.best_cycle[key]} {member}{kind}"][DEV]
+        if kind not in chosen or dev > chosen[kind][1]:
+            chosen[kind] = (path, dev)
+    return chosen
+
+
+def run_summary(manifest: RunManifest, plot: Path) -> str:
+    rows = list(manifest.scores.items())
+    best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
+    use = "\n".join(f"- **{kind}-encoder**: `{path}` (STS-B dev {dev:.2f})" for kind, (path, dev)
+                    in recommended(manifest).items())
+    stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
+                       for e in manifest.entries)
+    return f"""# Trans-Encoder run `{manifest.run_name}`
+
+Best cycle on STS-B dev: {best}. Wall time {manifest.wall_seconds} s.
+Use these exports (best on STS-B dev):
+{use}
+{versus_start(manifest)}
+
+{markdown_table(rows)}
+
+![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)
+
+| stage | cycle | member | status | seconds |
+|---|---|---|---|---|
+{stages}
+"""
+
+
+def versus_start(manifest: RunManifest) -> str:
+    """Say plainly when the recommended exports do not beat the best start model on STS-B dev."""
+    start = max(s[DEV] for label, s in manifest.scores.items() if label.startswith("start "))
+    worse = {kind: dev for kind, (_, dev) in recommended(manifest).items() if dev < start}
+    if not worse:
+        return f"The recommended exports beat the start model on STS-B dev ({start:.2f})."
+    listed = ", ".join(f"{kind}-encoder {dev:.2f}" for kind, dev in worse.items())
+    return (f"**Below the start model on STS-B dev** ({start:.2f}): {listed}. With this pool and these "
+            "settings, keep the start model for those; see benchmarks/RESULTS.md for what helped.")

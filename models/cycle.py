@@ -1,0 +1,171 @@
+"""The Trans-Encoder cycle, written once: which stages run, on what, in which order.
+
+`run_cycles` describes the run as stage calls and hands them to an executor: the Prefect flow
+(`flows/full_cycle.py`, cached tasks) or the plain runner (`flows/plain.py`, one process). Calls
+handed over together never depend on each other (one per member, or per scorer), so a parallel
+executor may run them at once.
+
+Mutual distillation over N members: the bi -> cross labels are the mean of every bi scorer's
+cosines (members' latest bi-encoders and frozen bi labellers); every member's cross-encoder fits
+them; the cross -> bi labels are the mean of every cross scorer's scores; every member's
+bi-encoder distils from them. With one member and no labeller this is the paper's plain cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Mapping, Protocol, Sequence, TypeVar
+
+from models.config import PipelineConfig
+from models.encoders.sources import model_kind
+from models.evaluation import DEV
+
+H = TypeVar("H")  # an executor's handle on a stored stage output
+KINDS: tuple[str, ...] = ("bi", "cross")
+ENSEMBLE = "ensemble"
+
+
+@dataclass(frozen=True)
+class StageCall(Generic[H]):
+    """One stage to run: its name, cycle, the member or scorer it is for, its inputs and plain parameters."""
+
+    stage: str
+    cycle: int | None = None
+    member: str | None = None
+    inputs: Mapping[str, H] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        where = f"cycle {self.cycle}: " if self.cycle else ""
+        return f"{where}{self.stage}" + (f" [{self.member}]" if self.member else "")
+
+
+@dataclass(frozen=True)
+class StageOutput(Generic[H]):
+    handle: H
+    metrics: Mapping[str, Any]
+
+
+class Executor(Protocol[H]):
+    def source(self, model: str) -> H:
+        """A start model as a stage input (identified by its content)."""
+
+    def run(self, calls: Sequence[StageCall[H]]) -> list[StageOutput[H]]:
+        """Run independent calls (possibly at once) and return their outputs in order."""
+
+
+@dataclass
+class CycleResult(Generic[H]):
+    """Scores per row label, the models behind them, and each exported model's best cycle on STS-B dev."""
+
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    models: dict[str, H] = field(default_factory=dict)
+    best_cycle: dict[str, int] = field(default_factory=dict)
+    members: dict[str, str] = field(default_factory=dict)  # name -> start model
+
+
+def member_names(sources: Sequence[str]) -> dict[str, str]:
+    """Short, unique names for start models (folder or hub id tail), in order: name -> source."""
+    names: dict[str, str] = {}
+    for source in sources:
+        base = Path(source.rstrip("/")).name or source
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names[name] = source
+    return names
+
+
+def score_label(kind: str, cycle: int | None, member: str, single: bool) -> str:
+    """Row label of a score table: 'cycle 2 bi' for one member, 'cycle 2 minilm-l6 bi' for several."""
+    who = "" if single else f"{member} "
+    return f"{'start' if cycle is None else f'cycle {cycle}'} {who}{kind}"
+
+
+def export_key(kind: str, member: str, single: bool) -> str:
+    return kind if single else f"{member} {kind}"
+
+
+def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
+    """Warm-up, K cycles of bi -> cross -> bi over every member, per-cycle scores, best cycle per export."""
+    members = member_names(config.members)
+    labellers = member_names(config.frozen_labellers)
+    single = len(members) == 1
+    result: CycleResult[H] = CycleResult(members=dict(members))
+    one = lambda call: executor.run([call])[0]  # noqa: E731 - a stage with nothing beside it
+    pool = one(StageCall("pool")).handle
+    starts = {name: executor.source(source) for name, source in members.items()}
+    frozen = {name: (model_kind(source), executor.source(source), source) for name, source in labellers.items()}
+
+    start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
+                                           {"kind": "bi", "model": source}) for name, source in members.items()])
+    for name, output in zip(members, start_scores):
+        result.scores[score_label("bi", None, name, single)] = dict(output.metrics)
+    warm = _by_member(members, executor.run([
+        StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, {"model": source})
+        for name, source in members.items()]))
+    frozen_labels = {kind: _frozen_labels(executor, frozen, kind, pool) for kind in KINDS}
+
+    latest_bi = dict(warm)
+    for cycle in range(1, config.cycles + 1):
+        bi_labels = _by_member(members, executor.run([
+            StageCall("bi-labels", cycle, name, {"bi": latest_bi[name], "pool": pool}, {"model": source})
+            for name, source in members.items()]))
+        averaged = one(_average(cycle, "bi", bi_labels | frozen_labels["bi"])).handle
+        cross = _by_member(members, executor.run([
+            StageCall("cross", cycle, name, {"start": starts[name] if config.reinit else latest_bi[name],
+                                             "labels": averaged}, {"model": source})
+            for name, source in members.items()]))
+        cross_labels = _by_member(members, executor.run([
+            StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, {"model": source})
+            for name, source in members.items()]))
+        averaged = one(_average(cycle, "cross", cross_labels | frozen_labels["cross"])).handle
+        latest_bi = _by_member(members, executor.run([
+            StageCall("bi", cycle, name, {"start": warm[name] if config.reinit else cross[name], "labels": averaged},
+                      {"model": source}) for name, source in members.items()]))
+        _score_cycle(executor, result, cycle, members, {"bi": latest_bi, "cross": cross}, single)
+
+    for name in members:
+        for kind in KINDS:
+            labels = {c: score_label(kind, c, name, single) for c in range(1, config.cycles + 1)}
+            result.best_cycle[export_key(kind, name, single)] = max(labels, key=lambda c: result.scores[labels[c]][DEV])
+    return result
+
+
+def _by_member(members: Mapping[str, str], outputs: Sequence[StageOutput[H]]) -> dict[str, H]:
+    return {name: output.handle for name, output in zip(members, outputs)}
+
+
+def _frozen_labels(executor: Executor[H], frozen: Mapping[str, tuple[str, H, str]], kind: str,
+                   pool: H) -> dict[str, H]:
+    """A frozen labeller's scores never change, so they are computed once (no cycle) and reused every cycle."""
+    chosen = {name: (handle, source) for name, (found, handle, source) in frozen.items() if found == kind}
+    stage, model_input = ("bi-labels", "bi") if kind == "bi" else ("cross-labels", "cross")
+    outputs = executor.run([StageCall(stage, None, name, {model_input: handle, "pool": pool}, {"model": source})
+                            for name, (handle, source) in chosen.items()])
+    return {name: output.handle for name, output in zip(chosen, outputs)}
+
+
+def _average(cycle: int, kind: str, labels: Mapping[str, H]) -> StageCall[H]:
+    """One labelled-pairs artifact: the mean of the scorers' labels, each scorer kept as a named column."""
+    return StageCall("average-labels", cycle, None, {f"{kind}:{name}": handle for name, handle in labels.items()},
+                     {"kind": kind})
+
+
+def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, members: Mapping[str, str],
+                 models: Mapping[str, Mapping[str, H]], single: bool) -> None:
+    """Every member's bi and cross on the benchmarks; with several members, their ensembles too."""
+    calls = [StageCall("scores", cycle, name, {"model": models[kind][name]}, {"kind": kind, "model": source})
+             for kind in KINDS for name, source in members.items()]
+    predictions: dict[str, dict[str, H]] = {kind: {} for kind in KINDS}
+    for call, output in zip(calls, executor.run(calls)):
+        kind, name = call.params["kind"], call.member or ""
+        result.scores[score_label(kind, cycle, name, single)] = dict(output.metrics)
+        result.models[score_label(kind, cycle, name, single)] = call.inputs["model"]
+        predictions[kind][name] = output.handle
+    if single:
+        return
+    ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], {"kind": kind}) for kind in KINDS]
+    for call, output in zip(ensembles, executor.run(ensembles)):
+        result.scores[score_label(call.params["kind"], cycle, ENSEMBLE, single)] = dict(output.metrics)

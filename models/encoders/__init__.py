@@ -1,0 +1,1 @@
+"""Encoders: the bi-encoder, the cross-encoder and where their weights come from."""

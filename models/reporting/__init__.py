@@ -1,0 +1,1 @@
+"""Reporting: score tables, plots and model cards."""

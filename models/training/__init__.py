@@ -1,0 +1,1 @@
+"""Training: the optimiser loop, the losses and the Trans-Encoder stages."""
