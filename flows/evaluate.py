@@ -39,8 +39,9 @@ def expand_models(models: Sequence[str], kind: str) -> list[tuple[str, str, str]
     for model in models:
         run = Path(model)
         if (run / "manifest.json").is_file():
-            found = [(f"{run.name} {k}", str(run / folder), k) for k, folder in EXPORTS.items()
-                     if (run / folder).is_dir() and kind in ("auto", k)]
+            exports = json.loads((run / "manifest.json").read_text()).get("exports", {})
+            found = [(f"{run.name} {key}", path, key.split()[-1]) for key, path in exports.items()
+                     if Path(path).is_dir() and kind in ("auto", key.split()[-1])]
             if not found:
                 raise ValueError(f"run folder {run} has no exported {' or '.join(EXPORTS.values())} yet; "
                                  "it finishes writing them at the end of the run")

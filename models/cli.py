@@ -8,6 +8,7 @@ import typing
 from typing import Any, Sequence
 
 from models.config import PRESETS, PipelineConfig, preset
+from models.encoders.sources import resolve_model_source
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,10 @@ def parse_config(argv: Sequence[str] | None, description: str) -> tuple[Pipeline
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings")
     args = parser.parse_args(argv)
     try:
-        return preset(args.preset, **overrides_from_args(args)), args
+        config = preset(args.preset, **overrides_from_args(args))
+        for model in (*config.members, *config.frozen_labellers):
+            resolve_model_source(model)  # a missing folder or model not installed: one line, before any work
+        return config, args
     except ValueError as error:
         parser.error(str(error))
         raise

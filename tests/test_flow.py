@@ -120,3 +120,35 @@ def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
     assert all(status[(stage, 1)] == "cached" for stage in ("bi-labels", "cross", "cross-labels", "bi"))
     assert status[("bi-labels", 2)] == "cached"
     assert status[("cross", 2)] == "ran" and status[("bi", 2)] == "ran"
+
+
+def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
+        prefect_server: str, tiny_models: dict[str, Path], mini_sts_dir: Path, tmp_path: Path) -> None:
+    params = settings(tiny_models["bert32"], mini_sts_dir, model="minilm-l6", cycles=1, max_steps=None,
+                      cross_epochs=40, models=f"{tiny_models['bert32']},{tiny_models['bert48']}")
+    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path)]
+    for name, value in params.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    log = []
+    assert first.stdout is not None
+    for line in first.stdout:
+        log.append(line)
+        if "cycle 1: cross [bert32]" in line and " ran " in line:
+            time.sleep(1.0)  # bert48's cross-encoder is training now
+            first.send_signal(signal.SIGKILL)
+            break
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL, "".join(log[-30:])
+    sealed = {str(p.with_name(p.name.removesuffix(".sha256"))) for p in (tmp_path / "store").rglob("*.sha256")}
+
+    second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    manifest = json.loads(next(tmp_path.glob("cpu-*/manifest.json")).read_text())
+    status = {(e["stage"], e["cycle"], e["member"]): e["status"] for e in manifest["entries"]}
+    assert status[("cross", 1, "bert32")] == "cached", "the other member's finished stage is not redone"
+    assert status[("cross", 1, "bert48")] == "ran", "the killed member's stage runs again"
+    assert all(e["status"] == "cached" for e in manifest["entries"] if e["path"] in sealed)
+    assert {"bert32 bi", "bert48 bi", "bert32 cross", "bert48 cross"} == set(manifest["exports"])

