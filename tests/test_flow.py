@@ -27,6 +27,17 @@ def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:
     return base | changes
 
 
+def start_cli(params: dict[str, Any], out: Path) -> tuple[list[str], dict[str, str], subprocess.Popen[str]]:
+    """`python -m flows.full_cycle` with these settings as flags, started with its output piped."""
+    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(out)]
+    for name, value in params.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return command, env, subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True)
+
+
 def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], list[str]]:
     found: dict[tuple[str, int | None], list[str]] = {}
     for stage, cycle, status, _seconds in result["stages"]:
@@ -95,13 +106,7 @@ def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
 def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
         prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
     slow = settings(tiny_model_dir, mini_sts_dir, max_steps=None, cross_epochs=30)
-    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path)]
-    for name, value in slow.items():
-        if value is not None:
-            command += [f"--{name.replace('_', '-')}", str(value)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    command, env, first = start_cli(slow, tmp_path)
     log = []
     assert first.stdout is not None
     for line in first.stdout:
@@ -124,14 +129,9 @@ def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
 
 def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
         prefect_server: str, tiny_models: dict[str, Path], mini_sts_dir: Path, tmp_path: Path) -> None:
-    params = settings(tiny_models["bert32"], mini_sts_dir, model="minilm-l6", cycles=1, max_steps=None,
-                      cross_epochs=40, models=f"{tiny_models['bert32']},{tiny_models['bert48']}")
-    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path)]
-    for name, value in params.items():
-        command += [f"--{name.replace('_', '-')}", str(value)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    params = settings(tiny_models["bert32"], mini_sts_dir, cycles=1, max_steps=None,
+                      cross_epochs=20, models=f"{tiny_models['bert32']},{tiny_models['bert48']}")
+    command, env, first = start_cli(params, tmp_path)
     log = []
     assert first.stdout is not None
     for line in first.stdout:
