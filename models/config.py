@@ -24,6 +24,7 @@ class PipelineConfig:
     model: str = field(default="minilm-l6", metadata={"help": "start model: a local folder, an installed short name (minilm-l6, mpnet-base) or a hub id"})
     models: str | None = field(default=None, metadata={"help": "mutual distillation: comma-separated start models, each trained side by side on the averaged labels (replaces --model)"})
     labellers: str | None = field(default=None, metadata={"help": "comma-separated frozen models whose scores join the label average of their kind (bi-encoder: bi->cross labels; cross-encoder: cross->bi labels); never trained"})
+    labellers_join: str = field(default="own", metadata={"help": "own: a frozen labeller joins its kind's average only; both: the bi->cross and the cross->bi average"})
     pooling: str | None = field(default=None, metadata={"help": "bi-encoder pooling, cls or mean (default: the model folder's own, else cls)"})
     pool: str = field(default="sts_sickr", metadata={"help": "unlabelled pairs: stsb, sts, sickr, sts_sickr or custom"})
     pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
@@ -73,6 +74,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         _check_choice("warmup", self.warmup, WARMUP_METHODS)
         _check_choice("label_transform", self.label_transform, LABEL_TRANSFORMS)
+        _check_choice("labellers_join", self.labellers_join, ("own", "both"))
         _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
         if self.pooling is not None:
             _check_choice("pooling", self.pooling, ("cls", "mean"))

@@ -106,13 +106,16 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, {"model": source})
         for name, source in members.items()]))
     frozen_labels = {kind: _frozen_labels(executor, frozen, kind, pool) for kind in KINDS}
+    if config.labellers_join == "both":  # each frozen labeller's scores join both averages
+        frozen_labels = {"bi": frozen_labels["bi"] | frozen_labels["cross"],
+                         "cross": frozen_labels["cross"] | frozen_labels["bi"]}
 
     latest_bi = dict(warm)
     for cycle in range(1, config.cycles + 1):
         bi_labels = _by_member(members, executor.run([
             StageCall("bi-labels", cycle, name, {"bi": latest_bi[name], "pool": pool}, {"model": source})
             for name, source in members.items()]))
-        averaged = one(_average(cycle, "bi", bi_labels | frozen_labels["bi"])).handle
+        averaged = one(_average(cycle, "bi", _scorers("bi", bi_labels) | frozen_labels["bi"])).handle
         cross = _by_member(members, executor.run([
             StageCall("cross", cycle, name, {"start": starts[name] if config.reinit else latest_bi[name],
                                              "labels": averaged}, {"model": source})
@@ -120,7 +123,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         cross_labels = _by_member(members, executor.run([
             StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, {"model": source})
             for name, source in members.items()]))
-        averaged = one(_average(cycle, "cross", cross_labels | frozen_labels["cross"])).handle
+        averaged = one(_average(cycle, "cross", _scorers("cross", cross_labels) | frozen_labels["cross"])).handle
         latest_bi = _by_member(members, executor.run([
             StageCall("bi", cycle, name, {"start": warm[name] if config.reinit else cross[name], "labels": averaged},
                       {"model": source}) for name, source in members.items()]))
@@ -144,13 +147,17 @@ def _frozen_labels(executor: Executor[H], frozen: Mapping[str, tuple[str, H, str
     stage, model_input = ("bi-labels", "bi") if kind == "bi" else ("cross-labels", "cross")
     outputs = executor.run([StageCall(stage, None, name, {model_input: handle, "pool": pool}, {"model": source})
                             for name, (handle, source) in chosen.items()])
-    return {name: output.handle for name, output in zip(chosen, outputs)}
+    return _scorers(kind, {name: output.handle for name, output in zip(chosen, outputs)})
+
+
+def _scorers(kind: str, labels: Mapping[str, H]) -> dict[str, H]:
+    """Scorer columns are named by the scorer's kind and name: 'bi:minilm-l6', 'cross:minilm-l6'."""
+    return {f"{kind}:{name}": handle for name, handle in labels.items()}
 
 
 def _average(cycle: int, kind: str, labels: Mapping[str, H]) -> StageCall[H]:
     """One labelled-pairs artifact: the mean of the scorers' labels, each scorer kept as a named column."""
-    return StageCall("average-labels", cycle, None, {f"{kind}:{name}": handle for name, handle in labels.items()},
-                     {"kind": kind})
+    return StageCall("average-labels", cycle, None, dict(labels), {"kind": kind})
 
 
 def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, members: Mapping[str, str],
