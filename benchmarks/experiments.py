@@ -26,6 +26,13 @@ from models.cli import parse_config
 BASE: tuple[str, ...] = ("--preset", "paper", "--max-pairs", "3000", "--warmup", "none", "--bi-epochs", "1")
 
 
+# Issue 9's base: the issue-4 `cpu` preset's choices (reinit, cross lr 1e-4, 3,000 pairs, 1 cycle) without the
+# warm-up, whose 6 minutes go to the frozen labeller and longer distillation instead.
+TEACHER: tuple[str, ...] = ("--preset", "paper", "--max-pairs", "3000", "--cycles", "1", "--reinit",
+                            "--cross-lr", "1e-4", "--warmup", "none", "--bi-epochs", "2")
+MPNET: tuple[str, ...] = ("--labellers", "mpnet-base")
+
+
 @dataclass(frozen=True)
 class Experiment:
     name: str
@@ -43,6 +50,14 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cycles3", "cycles 1..3", (*BASE, "--cycles", "3")),
     Experiment("clip", "label transform clip", (*BASE, "--cycles", "1", "--label-transform", "clip")),
     Experiment("cpu", "the cpu preset (python -m flows.full_cycle)", ("--preset", "cpu")),
+    Experiment("labeller-both", "frozen MPNet labeller in both averages, 2 distil epochs",
+               (*TEACHER, *MPNET, "--labellers-join", "both")),
+    Experiment("labeller-own", "frozen MPNet labeller in the bi->cross average only",
+               (*TEACHER, *MPNET, "--labellers-join", "own")),
+    Experiment("self-2ep", "no labeller (the teacher base alone)", TEACHER),
+    Experiment("labeller-both-6k", "labeller-both on 6,000 pairs", (*TEACHER, *MPNET, "--labellers-join", "both",
+                                                                    "--max-pairs", "6000")),
+    Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
 

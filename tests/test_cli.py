@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +32,13 @@ def test_bad_settings_fail_naming_the_parameter(argv: list[str], named: str,
     with pytest.raises(SystemExit):
         parse_config(argv, "test")
     assert named in capsys.readouterr().err
+
+
+def test_a_model_not_installed_fails_in_one_line_with_the_install_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(["--preset", "paper", "--labellers", "mpnet-base"], "test")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'mpnet-base' is not installed" in error and "`make models`" in error
