@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -72,7 +73,8 @@ def run(experiment: Experiment, out: Path) -> dict[str, object]:
     command = command_of(experiment, out)
     started = time.perf_counter()
     with open(logs / f"{experiment.name}.log", "w") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"}).returncode
     manifest = out / run_name_of(experiment) / "manifest.json"
     return {**asdict(experiment), "command": command, "returncode": code, "manifest": str(manifest) if manifest.is_file() else None,
             "seconds": round(time.perf_counter() - started, 1)}
