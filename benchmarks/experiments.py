@@ -53,6 +53,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cpu", "the cpu preset (python -m flows.full_cycle)", ("--preset", "cpu")),
     Experiment("labeller-both", "frozen MPNet labeller in both averages, 2 distil epochs",
                (*TEACHER, *MPNET, "--labellers-join", "both")),
+    Experiment("labeller-both-cross3", "labeller-both with 3 cross-encoder epochs (564 steps)",
+               (*TEACHER, *MPNET, "--labellers-join", "both", "--cross-epochs", "3")),
     Experiment("labeller-own", "frozen MPNet labeller in the bi->cross average only",
                (*TEACHER, *MPNET, "--labellers-join", "own")),
     Experiment("self-2ep", "no labeller (the teacher base alone)", TEACHER),
