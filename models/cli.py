@@ -7,26 +7,42 @@ import types
 import typing
 from typing import Any, Sequence
 
-from models.config import PRESETS, PipelineConfig, preset
+from models.config import CHOICES, PRESETS, PipelineConfig, preset
 from models.encoders.sources import resolve_model_source
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """One `--flag` per PipelineConfig field; unset flags keep the preset's value."""
-    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS),
-                        help="starting settings: cpu (MiniLM taught by a frozen MPNet, ~20 min on 2 CPU cores), "
-                             "mutual-cpu (MiniLM and MPNet trained side by side, ~2 h) or paper (reference hyperparameters)")
+PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~20 min on 2 CPU cores), mutual-cpu "
+               "(MiniLM and MPNet trained side by side, ~2 h) or paper (the reference hyperparameters)")
+
+EXAMPLES = """examples:
+  python -m flows.full_cycle                                   # the cpu preset on the STS benchmarks
+  python -m flows.full_cycle --pool custom --pool-path tickets.csv --text-a question --text-b answer
+  python -m flows.evaluate runs/cpu-1a2b3c4d5e                 # score a run's exported models
+"""
+
+
+def add_config_options(parser: argparse.ArgumentParser, shown: PipelineConfig, preset_name: str) -> None:
+    """One `--flag` per PipelineConfig field, its help showing the value under the chosen preset; unset flags
+    keep the preset's value."""
+    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help=PRESET_HELP + " (default: cpu)")
     hints = typing.get_type_hints(PipelineConfig)
     for field in dataclasses.fields(PipelineConfig):
         flag = "--" + field.name.replace("_", "-")
         kind = _base_type(hints[field.name])
-        help_text = field.metadata.get("help", field.name.replace("_", " "))
+        value = getattr(shown, field.name)
+        help_text = f"{field.metadata.get('help', field.name.replace('_', ' '))} [{preset_name}: {_shown(value)}]"
         if kind is bool:
             parser.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)
+        elif field.name in CHOICES:
+            parser.add_argument(flag, dest=field.name, default=None, choices=CHOICES[field.name], help=help_text)
         else:
             parser.add_argument(flag, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper(),
                                 help=help_text)
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None or value == "" else str(value)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -36,9 +52,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_config(argv: Sequence[str] | None, description: str) -> tuple[PipelineConfig, argparse.Namespace]:
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_config_options(parser)
-    parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings")
+    chosen = _preset_named(argv)
+    parser = argparse.ArgumentParser(description=description, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_options(parser, PRESETS[chosen], chosen)
+    parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings "
+                                                      "(default: runs)")
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset, **overrides_from_args(args))
@@ -48,6 +67,14 @@ def parse_config(argv: Sequence[str] | None, description: str) -> tuple[Pipeline
     except ValueError as error:
         parser.error(str(error))
         raise
+
+
+def _preset_named(argv: Sequence[str] | None) -> str:
+    """The --preset on the command line (so --help can show its values), else the default."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--preset", default="cpu")
+    named = early.parse_known_args(argv)[0].preset
+    return named if named in PRESETS else "cpu"
 
 
 def _base_type(hint: Any) -> type:

@@ -14,6 +14,17 @@ LabelTransform = Literal["raw", "clip", "minmax"]
 
 WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "none")
 LABEL_TRANSFORMS: tuple[str, ...] = ("raw", "clip", "minmax")
+POOL_NAMES: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
+
+# The settings that take one of a few values: the CLI lists them, validation names them.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "pooling": ("cls", "mean"),
+    "pool": POOL_NAMES,
+    "warmup": WARMUP_METHODS,
+    "label_transform": LABEL_TRANSFORMS,
+    "labellers_join": ("own", "both"),
+    "precision": ("auto", "fp32", "bf16", "fp16"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,12 +83,9 @@ class PipelineConfig:
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16"})
 
     def __post_init__(self) -> None:
-        _check_choice("warmup", self.warmup, WARMUP_METHODS)
-        _check_choice("label_transform", self.label_transform, LABEL_TRANSFORMS)
-        _check_choice("labellers_join", self.labellers_join, ("own", "both"))
-        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
-        if self.pooling is not None:
-            _check_choice("pooling", self.pooling, ("cls", "mean"))
+        for name, choices in CHOICES.items():
+            if getattr(self, name) is not None:
+                _check_choice(name, getattr(self, name), choices)
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
         for name in ("max_pairs", "max_steps"):

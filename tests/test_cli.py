@@ -42,3 +42,13 @@ def test_a_model_not_installed_fails_in_one_line_with_the_install_command(
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "'mpnet-base' is not installed" in error and "`make models`" in error
+
+
+def test_help_shows_the_chosen_presets_values_choices_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_config(["--preset", "paper", "--help"], "test")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "[paper: 10]" in text and "[paper: mirror]" in text, "bi epochs and warm-up under the paper preset"
+    assert "--warmup {mirror,simcse,none}" in text and "--label-transform {raw,clip,minmax}" in text
+    assert "(default: None)" not in text
+    assert "examples:" in text and "python -m flows.evaluate" in text
