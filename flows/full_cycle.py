@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
-from flows.runner import StoreExecutor, finish_run, run_name_of
+from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
 from models.cycle import StageCall, StageOutput, run_cycles
@@ -85,7 +85,8 @@ def _publish(manifest: RunManifest, summary: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    _, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
+    config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
+    preflight(config)
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 

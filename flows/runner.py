@@ -8,6 +8,7 @@ No Prefect import here, so a bare GPU box runs the same code.
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,7 +19,7 @@ from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, score_label
-from models.data import benchmark_dir
+from models.data import DataError, benchmark_dir, load_benchmarks, load_run_pool
 from models.evaluation import DEV
 from models.encoders.sources import resolve_model_source
 from models.reporting.model_card import write_model_card
@@ -29,6 +30,19 @@ from tasks import keys
 from tasks.stage_io import StageResult, run_stage, stored_metrics
 
 DATA_STAGES = {"pool", "scores"}
+
+
+def preflight(config: PipelineConfig) -> None:
+    """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
+    a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes."""
+    try:
+        load_run_pool(config)
+        data_dir = benchmark_dir(config.data_dir)
+        if data_dir is not None:
+            load_benchmarks(data_dir)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def run_name_of(preset: str, config: PipelineConfig) -> str:

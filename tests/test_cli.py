@@ -52,3 +52,19 @@ def test_help_shows_the_chosen_presets_values_choices_and_examples(capsys: pytes
     assert "--warmup {mirror,simcse,none}" in text and "--label-transform {raw,clip,minmax}" in text
     assert "(default: None)" not in text
     assert "examples:" in text and "python -m flows.evaluate" in text
+
+
+def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    bad = tmp_path / "tickets.csv"
+    bad.write_text("question,answer\nwhere is my order,\n")
+    done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--pool", "custom", "--pool-path", str(bad),
+                           "--text-a", "question", "--text-b", "answer", "--labellers", "", "--out", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {bad}, data row 1: column 'answer' is empty or not text ('')"]
+    assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "store").exists()
