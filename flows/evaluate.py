@@ -25,7 +25,7 @@ from models.data.labelled import load_labelled_pairs
 from models.evaluation import DEV, evaluate, evaluate_pairs
 from models.training.folders import load_encoder
 from models.progress import track
-from models.reporting.report import header, table_rows, text_table
+from models.reporting.report import table_records, text_table
 from models.runtime import Runtime
 from models.encoders.sources import model_kind, resolve_model_source
 
@@ -107,7 +107,7 @@ def _publish(results: list[dict[str, Any]], out: str) -> None:
     rows = [(f"{r['label']} ({r['kind']})", r["scores"]) for r in results if r["scores"]]
     if rows:
         print(text_table(rows))
-        create_table_artifact([dict(zip(header(), row)) for row in table_rows(rows)], key="sts-evaluation",
+        create_table_artifact(table_records(rows), key="sts-evaluation",
                               description="Spearman x100 on the STS test sets and STS-B dev")
     own = [r for r in results if "pairs" in r]
     if own:

@@ -21,7 +21,8 @@ from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
 from models.cycle import StageCall, StageOutput, run_cycles
-from models.reporting.report import header, table_rows, text_table
+from models.data import with_evaluation
+from models.reporting.report import table_records, text_table
 from tasks.stages import STAGE_TASKS
 
 RESULTS_DIR = ".prefect-results"
@@ -61,7 +62,7 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
                command: str = "") -> dict[str, Any]:
     """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts."""
     started = time.perf_counter()
-    config = make_preset(preset, **(settings or {}))
+    config = with_evaluation(make_preset(preset, **(settings or {})))
     store = Store(Path(out))
     run_name = run_name_of(preset, config)
     run_dir = store.root / run_name
@@ -77,7 +78,7 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
 def _publish(manifest: RunManifest, summary: str) -> None:
     """The score table and the summary as Prefect artifacts, and the table on the terminal."""
     rows = list(manifest.scores.items())
-    create_table_artifact([dict(zip(header(), row)) for row in table_rows(rows)], key="sts-scores",
+    create_table_artifact(table_records(rows), key="sts-scores",
                           description=f"Spearman x100 per cycle, {manifest.run_name}")
     create_markdown_artifact(summary, key="run-summary", description=manifest.run_name)
     print(text_table(rows))
@@ -86,7 +87,7 @@ def _publish(manifest: RunManifest, summary: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
-    preflight(config)
+    preflight(with_evaluation(config))
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 

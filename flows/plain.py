@@ -16,12 +16,14 @@ from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
 from models.cli import parse_config
 from models.config import PipelineConfig
 from models.cycle import run_cycles
+from models.data import with_evaluation
 from models.reporting.report import text_table
 
 
 def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "") -> dict[str, Any]:
     """Run every stage in this process; returns the run folder, scores, best cycles and exports."""
     started = time.perf_counter()
+    config = with_evaluation(config)
     store = Store(out)
     run_dir = store.root / run_name_of(preset, config)
     manifest = RunManifest(run_dir.name, config.to_dict(), command or f"flows.plain preset={preset}")
@@ -33,7 +35,7 @@ def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "")
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])
-    preflight(config)
+    preflight(with_evaluation(config))
     outcome = run_plain(args.preset, config, Path(args.out))
     print(text_table(list(outcome["scores"].items())))
     print(f"best cycle on STS-B dev: {outcome['best_cycle']}; exports: {outcome['exports']}")

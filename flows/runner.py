@@ -8,6 +8,7 @@ No Prefect import here, so a bare GPU box runs the same code.
 """
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -19,8 +20,8 @@ from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, score_label
-from models.data import DataError, benchmark_dir, load_benchmarks, load_run_pool
-from models.evaluation import DEV
+from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool
+from models.evaluation import selection_metric
 from models.encoders.sources import resolve_model_source
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
@@ -37,12 +38,23 @@ def preflight(config: PipelineConfig) -> None:
     a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes."""
     try:
         load_run_pool(config)
-        data_dir = benchmark_dir(config.data_dir)
-        if data_dir is not None:
-            load_benchmarks(data_dir)
+        if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
+            raise DataError("--eval sts: the STS benchmarks are not found locally (--data-dir or STS_DATA_DIR) and "
+                            "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
+                            "or --eval none")
+        evaluation_sets(config)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick connection attempt, so an offline machine is told at once instead of after minutes of retries."""
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def run_name_of(preset: str, config: PipelineConfig) -> str:
@@ -60,8 +72,9 @@ def data_identity(config: PipelineConfig) -> str:
     """What the benchmark and pool data are, for cache keys: the folder's content, or 'hub'."""
     data_dir = benchmark_dir(config.data_dir)
     identity = folder_digest(data_dir) if data_dir else "hub"
-    if config.pool_path:
-        identity += ":" + file_digest(Path(config.pool_path))
+    for path in (config.pool_path, config.dev_pairs):
+        if path:
+            identity += ":" + file_digest(Path(path))
     return identity
 
 
@@ -122,8 +135,9 @@ def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: 
             manifest.exports[key] = str(folder)
     manifest.wall_seconds = round(time.perf_counter() - started, 1)
     manifest.write(run_dir / "manifest.json")
-    plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name)
-    summary = run_summary(manifest, plot)
+    plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name) \
+        if manifest.scores else None
+    summary = run_summary(manifest, plot, selection_metric(config))
     write_text_atomic(run_dir / "summary.md", summary)
     return summary
 
@@ -136,35 +150,37 @@ def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cy
         write_model_card(temp, kind, config, cycle, scores, run_name)
 
 
-def recommended(manifest: RunManifest) -> dict[str, tuple[str, float]]:
-    """Per kind, the export with the best STS-B dev score: (path, dev)."""
-    chosen: dict[str, tuple[str, float]] = {}
+def recommended(manifest: RunManifest, metric: str | None) -> dict[str, tuple[str, float | None]]:
+    """Per kind, the export best on the selection metric: (path, its value); the first member's when there is none."""
+    chosen: dict[str, tuple[str, float | None]] = {}
     for key, path in manifest.exports.items():
         kind = key.split()[-1]
         member = key[:-len(kind)]
-        dev = manifest.scores[f"cycle {manifest.best_cycle[key]} {member}{kind}"][DEV]
-        if kind not in chosen or dev > chosen[kind][1]:
-            chosen[kind] = (path, dev)
+        value = manifest.scores[f"cycle {manifest.best_cycle[key]} {member}{kind}"][metric] if metric else None
+        if kind not in chosen or (value is not None and value > (chosen[kind][1] or float("-inf"))):
+            chosen[kind] = (path, value)
     return chosen
 
 
-def run_summary(manifest: RunManifest, plot: Path) -> str:
+def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) -> str:
     rows = list(manifest.scores.items())
+    chosen_by = f"on {metric}" if metric else "(no evaluation: the last cycle)"
     best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
-    use = "\n".join(f"- **{kind}-encoder**: `{path}` (STS-B dev {dev:.2f})" for kind, (path, dev)
-                    in recommended(manifest).items())
+    use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({metric} {value:.2f})" if value is not None else "")
+                    for kind, (path, value) in recommended(manifest, metric).items())
+    figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
                        for e in manifest.entries)
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
-Best cycle on STS-B dev: {best}. Wall time {manifest.wall_seconds} s.
-Use these exports (best on STS-B dev):
+Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
+Use these exports:
 {use}
-{versus_start(manifest)}
+{versus_start(manifest, metric)}
 
 {markdown_table(rows)}
 
-![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)
+{figure}
 
 | stage | cycle | member | status | seconds |
 |---|---|---|---|---|
@@ -172,12 +188,16 @@ Use these exports (best on STS-B dev):
 """
 
 
-def versus_start(manifest: RunManifest) -> str:
-    """Say plainly when the recommended exports do not beat the best start model on STS-B dev."""
-    start = max(s[DEV] for label, s in manifest.scores.items() if label.startswith("start "))
-    worse = {kind: dev for kind, (_, dev) in recommended(manifest).items() if dev < start}
+def versus_start(manifest: RunManifest, metric: str | None) -> str:
+    """Say plainly when the recommended exports do not beat the best start model on the selection metric."""
+    if metric is None:
+        return ("No evaluation set (`--eval none`): the last cycle is exported. Give `--dev-pairs FILE` (a few "
+                "hundred labelled pairs) to choose the best cycle and compare with the start model.")
+    start = max(s[metric] for label, s in manifest.scores.items() if label.startswith("start "))
+    worse = {kind: value for kind, (_, value) in recommended(manifest, metric).items()
+             if value is not None and value < start}
     if not worse:
-        return f"The recommended exports beat the start model on STS-B dev ({start:.2f})."
-    listed = ", ".join(f"{kind}-encoder {dev:.2f}" for kind, dev in worse.items())
-    return (f"**Below the start model on STS-B dev** ({start:.2f}): {listed}. With this pool and these "
+        return f"The recommended exports beat the start model on {metric} ({start:.2f})."
+    listed = ", ".join(f"{kind}-encoder {value:.2f}" for kind, value in worse.items())
+    return (f"**Below the start model on {metric}** ({start:.2f}): {listed}. With this pool and these "
             "settings, keep the start model for those; see benchmarks/RESULTS.md for what helped.")

@@ -24,6 +24,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "label_transform": LABEL_TRANSFORMS,
     "labellers_join": ("own", "both"),
     "precision": ("auto", "fp32", "bf16", "fp16"),
+    "eval": ("sts", "dev", "none"),
 }
 
 
@@ -43,6 +44,11 @@ class PipelineConfig:
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
     data_dir: str | None = field(default=None, metadata={"help": "STS benchmark folder (layout of shared/data/sts); default: $STS_DATA_DIR, else the Hugging Face hub"})
     max_pairs: int | None = field(default=None, metadata={"help": "use N pairs drawn at random (by --seed) from the pool (quick runs)"})
+
+    # what chooses the best cycle and what is reported
+    eval: str | None = field(default=None, metadata={"help": "sts: the 7 STS test sets + STS-B dev (from --data-dir, or the hub when asked for); dev: only --dev-pairs; none: no scoring, the last cycle is exported (default: sts when the STS data is found locally, else dev with --dev-pairs, else none)"})
+    dev_pairs: str | None = field(default=None, metadata={"help": "your small labelled pair file (graded scores or 0/1; same columns as the pool, --text-a/--text-b): chooses the best cycle (Spearman or ROC-AUC)"})
+    dev_label: str = field(default="label", metadata={"help": "the label column of --dev-pairs"})
 
     # warm-up (contrastive, label-free)
     warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror, simcse or none"})
@@ -96,6 +102,8 @@ class PipelineConfig:
             raise ValueError(f"--models names a model twice: {self.models}")
         if set(self.members) & set(self.frozen_labellers):
             raise ValueError("a model cannot be both a trained member (--models/--model) and a frozen --labellers entry")
+        if self.eval == "dev" and not self.dev_pairs:
+            raise ValueError("--eval dev needs --dev-pairs FILE (a small labelled pair file)")
         if self.pool == "custom" and not self.pool_path:
             raise ValueError("--pool custom needs --pool-path FILE (a .csv, .tsv, .parquet or .jsonl of sentence pairs)")
 
@@ -111,6 +119,15 @@ class PipelineConfig:
     def for_member(self, model: str) -> "PipelineConfig":
         """This run's settings as seen by one member's stages: `model` is that member."""
         return dataclasses.replace(self, model=model, models=None, labellers=None)
+
+    @property
+    def scores_sts(self) -> bool:
+        return self.eval == "sts"
+
+    @property
+    def evaluates(self) -> bool:
+        """False with `--eval none`: nothing is scored and the last cycle is exported."""
+        return self.eval != "none"
 
     @property
     def temperature(self) -> float:

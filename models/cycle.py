@@ -18,7 +18,7 @@ from typing import Any, Generic, Mapping, Protocol, Sequence, TypeVar
 
 from models.config import PipelineConfig
 from models.encoders.sources import model_kind
-from models.evaluation import DEV
+from models.evaluation import selection_metric
 
 H = TypeVar("H")  # an executor's handle on a stored stage output
 KINDS: tuple[str, ...] = ("bi", "cross")
@@ -98,10 +98,11 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     starts = {name: executor.source(source) for name, source in members.items()}
     frozen = {name: (model_kind(source), executor.source(source), source) for name, source in labellers.items()}
 
-    start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
-                                           {"kind": "bi", "model": source}) for name, source in members.items()])
-    for name, output in zip(members, start_scores):
-        result.scores[score_label("bi", None, name, single)] = dict(output.metrics)
+    if config.evaluates:
+        start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
+                                               {"kind": "bi", "model": source}) for name, source in members.items()])
+        for name, output in zip(members, start_scores):
+            result.scores[score_label("bi", None, name, single)] = dict(output.metrics)
     warm = _by_member(members, executor.run([
         StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, {"model": source})
         for name, source in members.items()]))
@@ -127,12 +128,19 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         latest_bi = _by_member(members, executor.run([
             StageCall("bi", cycle, name, {"start": warm[name] if config.reinit else cross[name], "labels": averaged},
                       {"model": source}) for name, source in members.items()]))
-        _score_cycle(executor, result, cycle, members, {"bi": latest_bi, "cross": cross}, single)
+        models = {"bi": latest_bi, "cross": cross}
+        for kind in KINDS:
+            for name in members:
+                result.models[score_label(kind, cycle, name, single)] = models[kind][name]
+        if config.evaluates:
+            _score_cycle(executor, result, cycle, members, models, single)
 
+    metric = selection_metric(config)
     for name in members:
         for kind in KINDS:
             labels = {c: score_label(kind, c, name, single) for c in range(1, config.cycles + 1)}
-            result.best_cycle[export_key(kind, name, single)] = max(labels, key=lambda c: result.scores[labels[c]][DEV])
+            result.best_cycle[export_key(kind, name, single)] = config.cycles if metric is None else \
+                max(labels, key=lambda c: result.scores[labels[c]][metric])
     return result
 
 
@@ -169,7 +177,6 @@ def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, memb
     for call, output in zip(calls, executor.run(calls)):
         kind, name = call.params["kind"], call.member or ""
         result.scores[score_label(kind, cycle, name, single)] = dict(output.metrics)
-        result.models[score_label(kind, cycle, name, single)] = call.inputs["model"]
         predictions[kind][name] = output.handle
     if single:
         return

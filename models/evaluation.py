@@ -8,12 +8,12 @@ from scipy.stats import rankdata, spearmanr
 
 from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
-from models.data import LabelledPairs
+from models.config import PipelineConfig
+from models.data import DEV, OWN_DEV, TEST_SETS, LabelledPairs
 from models.progress import ProgressFn
 from models.runtime import Runtime
 
 AVERAGE = "avg"
-DEV = "dev"
 
 
 SPEARMAN = "spearman"
@@ -59,11 +59,27 @@ def predict_sets(model: BiEncoder | CrossEncoder, sets: Mapping[str, LabelledPai
 
 
 def scores_of(predictions: Mapping[str, np.ndarray], golds: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Spearman x100 per set, the average over the test sets (not dev), and dev when present."""
-    scores = {name: spearman100(predictions[name], golds[name]) for name in predictions}
-    tests = [value for name, value in scores.items() if name != DEV]
-    return {**{n: v for n, v in scores.items() if n != DEV}, AVERAGE: float(np.mean(tests)),
-            **({DEV: scores[DEV]} if DEV in scores else {})}
+    """Spearman x100 per set (ROC-AUC x100 for a 0/1-labelled own dev set), the average over the STS test sets
+    when there are any, then the dev sets."""
+    scores = {name: _metric(name, predictions[name], golds[name]) for name in predictions}
+    tests = [value for name, value in scores.items() if name in TEST_SETS]
+    ordered = {name: value for name, value in scores.items() if name in TEST_SETS}
+    if tests:
+        ordered[AVERAGE] = float(np.mean(tests))
+    return ordered | {name: value for name, value in scores.items() if name not in TEST_SETS}
+
+
+def _metric(name: str, predicted: np.ndarray, gold: np.ndarray) -> float:
+    if name == OWN_DEV and metric_for(gold) == ROC_AUC:
+        return roc_auc100(predicted, gold)
+    return spearman100(predicted, gold)
+
+
+def selection_metric(config: PipelineConfig) -> str | None:
+    """What chooses the best cycle: the user's --dev-pairs, else STS-B dev, else nothing (the last cycle)."""
+    if config.dev_pairs and config.evaluates:
+        return OWN_DEV
+    return DEV if config.scores_sts else None
 
 
 def evaluate_pairs(model: BiEncoder | CrossEncoder, pairs: LabelledPairs, runtime: Runtime, batch_size: int = 128,

@@ -49,7 +49,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "cross-labels": ("cross_max_length", "symmetric", *_SHARED),
     "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "weight_decay",
            "max_steps", "seed", *_SHARED),
-    "scores": ("pooling", "eval_max_length", *_SHARED),
+    "scores": ("pooling", "eval_max_length", "eval", "dev_label", "text_a", "text_b", *_SHARED),
     "ensemble-scores": (),
 }
 

@@ -19,8 +19,8 @@ from artifacts.pairs import (read_labelled, read_pool, read_predictions, write_l
                              write_predictions)
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
-from models.data import benchmark_dir, load_benchmarks, load_run_pool
-from models.evaluation import benchmark_sets, predict_sets, scores_of
+from models.data import evaluation_sets, load_run_pool
+from models.evaluation import predict_sets, scores_of
 from models.progress import ProgressFn
 from models.runtime import Runtime, seed_everything
 from models.training import folders
@@ -62,9 +62,9 @@ def _runtime(config: PipelineConfig) -> Runtime:
 
 def _pool(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,
           progress: ProgressFn | None) -> dict[str, Any]:
-    """Read the unlabelled pairs (and check the benchmarks can be read) before any long work."""
+    """Read the unlabelled pairs (and check the evaluation sets can be read) before any long work."""
     pool = load_run_pool(config)
-    load_benchmarks(benchmark_dir(config.data_dir))
+    evaluation_sets(config)
     write_pool(target, pool)
     return {"pairs": len(pool)}
 
@@ -128,8 +128,9 @@ def _train_on_labels(train_folder: Callable[..., Any]) -> Callable[..., dict[str
 
 def _scores(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,
             progress: ProgressFn | None) -> dict[str, Any]:
-    """Spearman x100 on the 7 STS test sets and STS-B dev; every pair's prediction is stored for ensembles."""
-    sets = benchmark_sets(*load_benchmarks(benchmark_dir(config.data_dir)))
+    """Spearman x100 on the 7 STS test sets and STS-B dev, and the user's --dev-pairs (Spearman or ROC-AUC);
+    every pair's prediction is stored for ensembles."""
+    sets = evaluation_sets(config)
     model = folders.load_encoder(params["kind"], inputs["model"].path, folders.start_pooling(config),
                                  config.eval_max_length)
     predictions = predict_sets(model, sets, _runtime(config), config.eval_batch_size, progress)

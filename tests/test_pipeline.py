@@ -70,3 +70,36 @@ def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, 
     cross_side = read_labelled(Path(next(e["path"] for e in averaged if "cross:bert32" in e["metrics"]["scorers"])))
     assert sorted(c for c in cross_side.columns if c.startswith(SCORER_PREFIX)) == \
         [f"{SCORER_PREFIX}cross:{m}" for m in ("bert32", "bert48")], "a bi-encoder labeller joins the bi side only"
+
+
+def own_pairs(folder: Path, sts_dir: Path, rows: int, label: bool) -> Path:
+    """A user's pair file made from STS-B dev rows (question/answer columns), with or without labels."""
+    from models.data import load_stsb_dev
+
+    dev = load_stsb_dev(sts_dir)
+    frame = {"question": dev.sentences1[:rows], "answer": dev.sentences2[:rows]}
+    if label:
+        frame["score"] = list(dev.scores[:rows])
+    path = folder / ("dev.csv" if label else "pool.csv")
+    import pandas as pd
+
+    pd.DataFrame(frame).to_csv(path, index=False)
+    return path
+
+
+def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cycle(
+        tiny_model_dir: Path, sts_dir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("STS_DATA_DIR", raising=False)
+    pool, dev = own_pairs(tmp_path, sts_dir, 48, False), own_pairs(tmp_path, sts_dir, 60, True)
+    own = dict(QUICK, pool="custom", pool_path=str(pool), text_a="question", text_b="answer")
+    config = PipelineConfig(model=str(tiny_model_dir), cycles=2, dev_pairs=str(dev), dev_label="score", **own)
+    outcome = run_plain("paper", config, tmp_path / "runs")
+    assert set(outcome["scores"]["cycle 1 bi"]) == {"own dev"}, "no STS set is read, none is fetched"
+    best = {c: outcome["scores"][f"cycle {c} cross"]["own dev"] for c in (1, 2)}
+    assert outcome["best_cycle"]["cross"] == max(best, key=best.get)
+    assert "on own dev" in (Path(outcome["run_dir"]) / "summary.md").read_text()
+
+    blind = run_plain("paper", PipelineConfig(model=str(tiny_model_dir), cycles=2, **own), tmp_path / "runs")
+    assert blind["scores"] == {} and blind["best_cycle"] == {"bi": 2, "cross": 2}
+    assert "the last cycle is exported" in (Path(blind["run_dir"]) / "summary.md").read_text()
+    sentence_transformers.CrossEncoder(blind["exports"]["cross"], device="cpu")

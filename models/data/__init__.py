@@ -8,10 +8,18 @@ import pandas as pd
 
 from models.config import PipelineConfig
 from models.data.errors import DataError
+from models.data.labelled import load_labelled_pairs
 from models.data.pools import POOLS, load_pool
 from models.data.sts import TEST_SETS, LabelledPairs, load_stsb_dev, load_test_sets
 
+DEV = "dev"  # STS-B dev: chooses the best cycle on the benchmarks
+OWN_DEV = "own dev"  # the user's --dev-pairs: chooses the best cycle when given
+
 __all__ = [
+    "DEV",
+    "OWN_DEV",
+    "evaluation_sets",
+    "with_evaluation",
     "DataError",
     "benchmark_dir",
     "LabelledPairs",
@@ -51,3 +59,23 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
     if not config.max_pairs or config.max_pairs >= len(pool):
         return pool
     return pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
+
+
+def with_evaluation(config: PipelineConfig) -> PipelineConfig:
+    """The run's --eval made explicit: sts when the STS data is found locally, else dev with --dev-pairs,
+    else none. The hub is used only when --eval sts is asked for without a local folder."""
+    if config.eval is not None:
+        return config
+    local = benchmark_dir(config.data_dir)
+    return config.replace(eval="sts" if local is not None and local.is_dir() else "dev" if config.dev_pairs else "none")
+
+
+def evaluation_sets(config: PipelineConfig) -> dict[str, LabelledPairs]:
+    """What a run scores: the 7 STS test sets and STS-B dev (`--eval sts`) and the user's --dev-pairs."""
+    sets: dict[str, LabelledPairs] = {}
+    if config.eval == "sts":
+        test_sets, dev = load_benchmarks(benchmark_dir(config.data_dir))
+        sets = {**test_sets, DEV: dev}
+    if config.dev_pairs and config.eval in ("sts", "dev"):
+        sets[OWN_DEV] = load_labelled_pairs(Path(config.dev_pairs), config.text_a, config.text_b, config.dev_label)
+    return sets

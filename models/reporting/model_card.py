@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Mapping
 
 from models.config import PipelineConfig
+from models.data import DEV
+from models.evaluation import selection_metric
 from models.reporting.report import markdown_table
 from models.encoders.sources import is_sentence_encoder, resolve_model_source
 
@@ -24,19 +26,22 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
              "embeddings = model.encode(sentences)" if kind == "bi" else
              "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(PATH)\n"
              "scores = model.predict([(a, b), ...])  # in [0, 1]")
+    metric = selection_metric(config)
+    chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {'STS-B dev' if metric == DEV else 'your --dev-pairs'}"
+              if metric else f"The last of {config.cycles} cycle(s) (no evaluation set)")
     recipe = "\n".join(f"- `{k}`: {v}" for k, v in config.to_dict().items() if k not in {"data_dir", "pool_path"})
     text = f"""# Trans-Encoder {'bi-encoder' if kind == 'bi' else 'cross-encoder'} ({run_name}, cycle {cycle})
 
 - Start model: `{config.model}` ({start}); setting: {setting}.
 - Unlabelled pair pool: `{config.pool}`{f" ({config.pool_path})" if config.pool_path else ""}; no labels were used for training.
-- Chosen as the best of {config.cycles} cycle(s) on STS-B dev.
+- {chosen}.
 
 ## Usage
 ```python
 {usage}
 ```
 
-## Scores (Spearman x100; 7 STS test sets, their average, STS-B dev)
+## Scores (Spearman x100; 7 STS test sets, their average, STS-B dev; your --dev-pairs when given)
 {markdown_table(list(scores.items()))}
 
 ## Recipe

@@ -12,20 +12,22 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 
 
 def plot_cycles(scores: Mapping[str, Mapping[str, float]], cycles: int, path: Path, title: str) -> Path:
-    """Per model series ('bi', 'cross', or 'minilm-l6 bi', 'ensemble cross'...): 7-task average (solid) and
-    STS-B dev (dotted) over cycles 1..K; start models as dashed reference lines."""
+    """Per model series ('bi', 'cross', or 'minilm-l6 bi', 'ensemble cross'...): 7-task average (solid), STS-B dev
+    (dotted) and own dev pairs (dashed) over cycles 1..K, where scored; start models as grey reference lines."""
     figure, axis = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     steps = list(range(1, cycles + 1))
     series = list(dict.fromkeys(m.group(1) for label in scores if (m := _CYCLE.match(label))))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, name in enumerate(series):
         colour = colours[index % len(colours)]
-        for metric, style in (("avg", "-o"), ("dev", ":s")):
-            values = [scores[f"cycle {c} {name}"][metric] for c in steps]
-            axis.plot(steps, values, style, color=colour, label=f"{name} {'7-task avg' if metric == 'avg' else 'STS-B dev'}")
+        for metric, (style, title) in _METRICS.items():
+            if metric in scores[f"cycle 1 {name}"]:
+                values = [scores[f"cycle {c} {name}"][metric] for c in steps]
+                axis.plot(steps, values, style, color=colour, label=f"{name} {title}")
     for label, values in scores.items():
+        metric = next(m for m in _METRICS if m in values)
         if label.startswith("start "):
-            axis.axhline(values["avg"], color="grey", linestyle="--", label=f"{label} 7-task avg")
+            axis.axhline(values[metric], color="grey", linestyle="--", label=f"{label} {_METRICS[metric][1]}")
     axis.set_xlabel("cycle")
     axis.set_ylabel("Spearman x100")
     axis.set_xticks(steps)
@@ -39,4 +41,5 @@ def plot_cycles(scores: Mapping[str, Mapping[str, float]], cycles: int, path: Pa
     return path
 
 
+_METRICS = {"avg": ("-o", "7-task avg"), "dev": (":s", "STS-B dev"), "own dev": ("--^", "own dev")}
 _CYCLE = re.compile(r"^cycle \d+ (.+)$")

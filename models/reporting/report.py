@@ -3,30 +3,44 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from models.data import TEST_SETS
-from models.evaluation import AVERAGE, DEV
+from models.data import DEV, OWN_DEV, TEST_SETS
+from models.evaluation import AVERAGE
 
 SHORT_NAMES = {"STSBenchmark": "STS-B", "SICKRelatedness": "SICK-R"}
-COLUMNS: tuple[str, ...] = (*TEST_SETS, AVERAGE, DEV)
+COLUMNS: tuple[str, ...] = (*TEST_SETS, AVERAGE, DEV, OWN_DEV)
 
 
-def header() -> list[str]:
-    return ["model", *[SHORT_NAMES.get(c, c) for c in COLUMNS]]
+Rows = Sequence[tuple[str, Mapping[str, float]]]
 
 
-def table_rows(results: Sequence[tuple[str, Mapping[str, float]]]) -> list[list[str]]:
+def columns_of(results: Rows) -> list[str]:
+    """The known columns that at least one row has, in the standard order (STS sets, avg, dev, own dev)."""
+    return [c for c in COLUMNS if any(c in scores for _, scores in results)] or list(COLUMNS[:-1])
+
+
+def header(results: Rows) -> list[str]:
+    return ["model", *[SHORT_NAMES.get(c, c) for c in columns_of(results)]]
+
+
+def table_rows(results: Rows) -> list[list[str]]:
     """One row per (label, scores); missing columns show as '-'."""
-    return [[label, *[f"{scores[c]:.2f}" if c in scores else "-" for c in COLUMNS]] for label, scores in results]
+    columns = columns_of(results)
+    return [[label, *[f"{scores[c]:.2f}" if c in scores else "-" for c in columns]] for label, scores in results]
 
 
-def markdown_table(results: Sequence[tuple[str, Mapping[str, float]]]) -> str:
-    lines = ["| " + " | ".join(header()) + " |", "|" + "---|" * len(header())]
+def table_records(results: Rows) -> list[dict[str, str]]:
+    """The table as one dict per row (a Prefect table artifact)."""
+    return [dict(zip(header(results), row)) for row in table_rows(results)]
+
+
+def markdown_table(results: Rows) -> str:
+    lines = ["| " + " | ".join(header(results)) + " |", "|" + "---|" * len(header(results))]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
     return "\n".join(lines)
 
 
-def text_table(results: Sequence[tuple[str, Mapping[str, float]]]) -> str:
-    rows = [header(), *table_rows(results)]
+def text_table(results: Rows) -> str:
+    rows = [header(results), *table_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
                      for row in rows)
