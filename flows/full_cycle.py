@@ -18,6 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
 from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
+from flows.server import scoped_api
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
 from models.cycle import StageCall, StageOutput, run_cycles
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
     preflight(with_evaluation(config))
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
-    full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
+    with scoped_api():
+        full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 
 
 if __name__ == "__main__":

@@ -152,3 +152,26 @@ def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
     assert status[("cross", 1, "bert48")] == "ran", "the killed member's stage runs again"
     assert all(e["status"] == "cached" for e in manifest["entries"] if e["path"] in sealed)
     assert {"bert32 bi", "bert48 bi", "bert32 cross", "bert48 cross"} == set(manifest["exports"])
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini_sts_dir: Path,
+                                                      tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
+        "PYTHONUNBUFFERED": "1", "PREFECT_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path), "--model", str(tiny_model_dir),
+               "--labellers", "", "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
+               "--cross-epochs", "500", "--cross-batch-size", "16"]
+    run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert run.stdout is not None
+    for line in run.stdout:
+        if "starting cross (cycle 1)" in line:
+            break
+    children = subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True, text=True).stdout.split()
+    servers = [pid for pid in children if "uvicorn" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert servers, "the run talks to a temporary server of its own"
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in servers), "the server died with the run"
