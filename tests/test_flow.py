@@ -172,6 +172,14 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=30)
     deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in servers) and time.monotonic() < deadline:
+    while any(map(running, servers)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in servers), "the server died with the run"
+    assert not any(map(running, servers)), "the server died with the run"
+
+
+def running(pid: str) -> bool:
+    """A live process (a zombie waiting to be reaped is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
