@@ -185,7 +185,21 @@ Use these exports:
 | stage | cycle | member | status | seconds |
 |---|---|---|---|---|
 {stages}
+
+Load the recommended exports with sentence-transformers:
+```python
+{usage(recommended(manifest, metric))}
+```
 """
+
+
+def usage(chosen: Mapping[str, tuple[str, float | None]]) -> str:
+    """The lines of Python that load the recommended bi- and cross-encoder."""
+    return "\n".join([
+        "from sentence_transformers import CrossEncoder, SentenceTransformer",
+        f"bi = SentenceTransformer({chosen['bi'][0]!r})        # bi.encode(sentences)",
+        f"cross = CrossEncoder({chosen['cross'][0]!r})         # cross.predict([(a, b), ...]) in [0, 1]",
+    ])
 
 
 def versus_start(manifest: RunManifest, metric: str | None) -> str:
