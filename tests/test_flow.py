@@ -183,3 +183,20 @@ def running(pid: str) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
+        prefect_server: str, tiny_model_dir: Path, sts_dir: Path, tmp_path: Path) -> None:
+    from tests.test_pipeline import own_pairs
+
+    pool, dev = own_pairs(tmp_path, sts_dir, 48, False), own_pairs(tmp_path, sts_dir, 60, True)
+    env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path / "runs"),
+                           "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
+                           str(pool), "--text-a", "question", "--text-b", "answer", "--dev-pairs", str(dev),
+                           "--dev-label", "score", "--max-steps", "2"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = next((tmp_path / "runs").glob("cpu-*/summary.md")).read_text()
+    assert "Best cycle on own dev" in summary and "SentenceTransformer(" in summary
+    assert "STS12" not in summary, "no benchmark was read or fetched"
