@@ -5,11 +5,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import sentence_transformers
 
 from artifacts.hashing import folder_digest
 from artifacts.pairs import SCORER_PREFIX, read_labelled
 from flows.plain import run_plain
+from flows.score import main as score_main
 from models.config import PipelineConfig
 from models.data import TEST_SETS
 
@@ -81,8 +83,6 @@ def own_pairs(folder: Path, sts_dir: Path, rows: int, label: bool) -> Path:
     if label:
         frame["score"] = list(dev.scores[:rows])
     path = folder / ("dev.csv" if label else "pool.csv")
-    import pandas as pd
-
     pd.DataFrame(frame).to_csv(path, index=False)
     return path
 
@@ -102,4 +102,10 @@ def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cyc
     blind = run_plain("paper", PipelineConfig(model=str(tiny_model_dir), cycles=2, **own), tmp_path / "runs")
     assert blind["scores"] == {} and blind["best_cycle"] == {"bi": 2, "cross": 2}
     assert "the last cycle is exported" in (Path(blind["run_dir"]) / "summary.md").read_text()
-    sentence_transformers.CrossEncoder(blind["exports"]["cross"], device="cpu")
+    scored = tmp_path / "scored.parquet"
+    score_main([blind["run_dir"], str(pool), "--text-a", "question", "--text-b", "answer", "--out", str(scored),
+                "--chunk", "20", "--device", "cpu"])
+    frame = pd.read_parquet(scored)
+    reference = sentence_transformers.CrossEncoder(blind["exports"]["cross"], device="cpu")
+    expected = reference.predict(list(zip(frame["text_a"], frame["text_b"])))
+    assert len(frame) == 48 and np.allclose(frame["score"], expected, atol=1e-5), "the run's cross-encoder scored it"

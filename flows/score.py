@@ -1,0 +1,101 @@
+"""Score a pair file with a run's exported cross-encoder (or bi-encoder), or any model: labels without code.
+
+    python -m flows.score runs/cpu-1a2b3c4d5e pairs.csv --out scored.parquet
+    python -m flows.score runs/cpu-1a2b3c4d5e pairs.csv --kind bi --text-a question --text-b answer
+
+A run folder stands for the export its summary recommends (the best on the run's dev set). The pairs
+are scored in chunks, each appended to the output Parquet (text_a, text_b, score), with a progress bar;
+the file appears under its name only when complete. No Prefect: this runs on any box.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from artifacts.atomic import atomic_path
+from models.data import DataError
+from models.data.pools import check_pair_file, read_pair_table, select_text
+from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
+from models.encoders.installed import NotInstalledError
+from models.encoders.bi_encoder import BiEncoder
+from models.progress import track
+from models.runtime import Runtime
+from models.training.folders import load_encoder
+
+SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
+
+
+def recommended_export(run: Path, kind: str) -> tuple[str, str]:
+    """(folder, kind) of a run's export: of its members, the one best on the run's selection metric."""
+    manifest = json.loads((run / "manifest.json").read_text())
+    wanted = "cross" if kind == "auto" else kind
+    keys = [key for key in manifest.get("exports", {}) if key.split()[-1] == wanted]
+    if not keys:
+        raise DataError(f"run folder {run} has no exported {wanted}-encoder yet; it writes them when it finishes")
+
+    def selection(key: str) -> float:
+        member = key[:-len(wanted)]
+        scores = manifest["scores"].get(f"cycle {manifest['best_cycle'][key]} {member}{wanted}", {})
+        return scores.get("own dev", scores.get("dev", 0.0))
+
+    return manifest["exports"][max(keys, key=selection)], wanted
+
+
+def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,
+               chunk: int, max_length: int, device: str) -> int:
+    """Write every pair's score to `out` (atomically); returns the number of pairs."""
+    table = select_text(read_pair_table(pairs, "pair file"), pairs, text_a, text_b)
+    model = load_encoder(kind, source, None, max_length)
+    runtime = Runtime.create(device, "auto", 0)
+    model.to(runtime.device)
+    starts = range(0, len(table), chunk)
+    with atomic_path(out) as temp, pq.ParquetWriter(temp, SCORED_SCHEMA) as writer:
+        for start in track(starts, len(starts), f"scoring {len(table)} pairs"):
+            part = table.iloc[start:start + chunk]
+            a, b = part["text_a"].tolist(), part["text_b"].tolist()
+            scores = model.similarity(a, b, batch_size, runtime.dtype) if isinstance(model, BiEncoder) else \
+                model.score(a, b, False, batch_size, runtime.dtype)
+            writer.write_table(pa.table({"text_a": a, "text_b": b, "score": scores}, schema=SCORED_SCHEMA))
+    return len(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:4]))
+    parser.add_argument("model", help="a run folder, a model folder, an installed short name or a hub id")
+    parser.add_argument("pairs", type=Path, help="the pair file: .csv, .tsv, .parquet or .jsonl")
+    parser.add_argument("--out", type=Path, default=Path("scored.parquet"), help="output Parquet (default: scored.parquet)")
+    parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
+                        help="which model of a run, or how to read a model (default: a run's cross-encoder, a "
+                             "model's own kind)")
+    parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
+    parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
+    parser.add_argument("--batch-size", type=int, default=128, help="pairs per forward pass (default: 128)")
+    parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
+    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    args = parser.parse_args(argv)
+    try:
+        check_pair_file(args.pairs, "pair file")
+        if (Path(args.model) / "manifest.json").is_file():
+            source, kind = recommended_export(Path(args.model), args.kind)
+        else:
+            source = resolve_model_source(args.model)
+            kind = model_kind(source) if args.kind == "auto" else args.kind
+        count = score_file(source, kind, args.pairs, args.out, args.text_a, args.text_b, args.batch_size, args.chunk,
+                           args.max_length, args.device)
+    except (DataError, ModelSourceError, NotInstalledError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"scored {count} pairs with the {kind}-encoder {source} -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
