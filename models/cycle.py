@@ -89,8 +89,8 @@ def export_key(kind: str, member: str, single: bool) -> str:
 
 def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     """Warm-up, K cycles of bi -> cross -> bi over every member, per-cycle scores, best cycle per export."""
-    members = member_names(config.members)
-    labellers = member_names(config.frozen_labellers)
+    names = list(member_names([*config.members, *config.frozen_labellers]).items())  # unique over both
+    members, labellers = dict(names[:len(config.members)]), dict(names[len(config.members):])
     single = len(members) == 1
     result: CycleResult[H] = CycleResult(members=dict(members))
     one = lambda call: executor.run([call])[0]  # noqa: E731 - a stage with nothing beside it
