@@ -21,6 +21,7 @@ from typing import Sequence
 
 from flows import full_cycle
 from models.cli import parse_config
+from models.data import with_evaluation
 
 # The ablation base: reference hyperparameters (`paper`) on 3,000 pairs drawn from sts_sickr, no warm-up
 # (the start model is already a sentence encoder) and one distillation epoch, to fit 2 CPU cores.
@@ -85,7 +86,7 @@ def run(experiment: Experiment, out: Path) -> dict[str, object]:
 def run_name_of(experiment: Experiment) -> str:
     """The run folder the flow names after these settings."""
     config, args = parse_config(list(experiment.flags), "")
-    return full_cycle.run_name_of(args.preset, config)
+    return full_cycle.run_name_of(args.preset, with_evaluation(config))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
