@@ -129,7 +129,8 @@ def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: 
             key = export_key(kind, name, single)
             cycle = result.best_cycle[key]
             folder = run_dir / ("" if single else name) / ("bi-encoder" if kind == "bi" else "cross-encoder")
-            rows = {label: s for label, s in result.scores.items() if label.endswith(f"{'' if single else name + ' '}{kind}")}
+            suffix = kind if single else f"{name} {kind}"
+            rows = {label: s for label, s in result.scores.items() if label.endswith(suffix)}
             _export(folder, kind, result.models[score_label(kind, cycle, name, single)], member, cycle, rows,
                     manifest.run_name)
             manifest.exports[key] = str(folder)
