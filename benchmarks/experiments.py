@@ -56,6 +56,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                (*TEACHER, *MPNET, "--labellers-join", "both")),
     Experiment("labeller-both-cross3", "labeller-both with 3 cross-encoder epochs (564 steps)",
                (*TEACHER, *MPNET, "--labellers-join", "both", "--cross-epochs", "3")),
+    Experiment("labeller-all", "labeller-both, the bi-encoder distilling from every scorer (cross and bi)",
+               (*TEACHER, *MPNET, "--labellers-join", "both", "--distil-from", "all")),
     Experiment("labeller-own", "frozen MPNet labeller in the bi->cross average only",
                (*TEACHER, *MPNET, "--labellers-join", "own")),
     Experiment("self-2ep", "no labeller (the teacher base alone)", TEACHER),

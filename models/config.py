@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "labellers_join": ("own", "both"),
     "precision": ("auto", "fp32", "bf16", "fp16"),
     "eval": ("sts", "dev", "none"),
+    "distil_from": ("cross", "all"),
 }
 
 
@@ -65,6 +66,7 @@ class PipelineConfig:
     label_transform: str = field(default="raw", metadata={"help": "bi->cross label transform: raw (reference), clip to [0,1], or minmax"})
     symmetric: bool = field(default=False, metadata={"help": "cross-encoder labels average both pair orders"})
     reinit: bool = field(default=False, metadata={"help": "each cycle restarts the cross-encoder from the start model and the bi-encoder from the warm-up"})
+    distil_from: str = field(default="cross", metadata={"help": "the bi-encoders' teacher: cross (the paper: the mean of the cross scorers) or all (the mean of every cross and bi scorer of the cycle)"})
 
     # cross-encoder fitting (bi -> cross)
     cross_lr: float = 2e-5

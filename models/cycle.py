@@ -124,7 +124,10 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         cross_labels = _by_member(members, executor.run([
             StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, {"model": source})
             for name, source in members.items()]))
-        averaged = one(_average(cycle, "cross", _scorers("cross", cross_labels) | frozen_labels["cross"])).handle
+        teachers = _scorers("cross", cross_labels) | frozen_labels["cross"]
+        if config.distil_from == "all":  # the bi-encoders learn from every scorer of the cycle, bi ones included
+            teachers |= _scorers("bi", bi_labels) | frozen_labels["bi"]
+        averaged = one(_average(cycle, "cross", teachers)).handle
         latest_bi = _by_member(members, executor.run([
             StageCall("bi", cycle, name, {"start": warm[name] if config.reinit else cross[name], "labels": averaged},
                       {"model": source}) for name, source in members.items()]))

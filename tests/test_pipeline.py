@@ -74,6 +74,19 @@ def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, 
         [f"{SCORER_PREFIX}cross:{m}" for m in ("bert32", "bert48")], "a bi-encoder labeller joins the bi side only"
 
 
+def test_distil_from_all_teaches_the_bi_encoder_with_every_scorer(tiny_model_dir: Path, mini_sts_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=1, distil_from="all",
+                            **QUICK)
+    outcome = run_plain("paper", config, tmp_path)
+    teacher = [e for e in entries(Path(outcome["run_dir"])) if e["stage"] == "average-labels"][-1]
+    name = tiny_model_dir.name
+    assert teacher["metrics"]["scorers"] == [f"cross:{name}", f"bi:{name}"]
+    frame = read_labelled(Path(teacher["path"]))
+    np.testing.assert_allclose(frame["label"], frame[[f"{SCORER_PREFIX}cross:{name}", f"{SCORER_PREFIX}bi:{name}"]]
+                               .mean(axis=1), rtol=1e-6, atol=1e-7)
+
+
 def own_pairs(folder: Path, sts_dir: Path, rows: int, label: bool) -> Path:
     """A user's pair file made from STS-B dev rows (question/answer columns), with or without labels."""
     from models.data import load_stsb_dev
