@@ -20,6 +20,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from artifacts.atomic import write_text_atomic
+from flows.server import scoped_api
 from models.data import TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
 from models.evaluation import DEV, evaluate, evaluate_pairs
@@ -148,7 +149,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    return evaluate_models(**vars(parse_args(argv)))
+    args = parse_args(argv)
+    with scoped_api():
+        return evaluate_models(**vars(args))
 
 
 if __name__ == "__main__":
