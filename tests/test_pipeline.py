@@ -122,3 +122,14 @@ def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cyc
     reference = sentence_transformers.CrossEncoder(blind["exports"]["cross"], device="cpu")
     expected = reference.predict(list(zip(frame["text_a"], frame["text_b"])))
     assert len(frame) == 48 and np.allclose(frame["score"], expected, atol=1e-5), "the run's cross-encoder scored it"
+
+
+def test_same_command_and_seed_give_identical_pseudo_label_files(tiny_model_dir: Path, mini_sts_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=1, eval="none", **QUICK)
+    digests = []
+    for attempt in ("first", "second"):
+        run_dir = Path(run_plain("paper", config, tmp_path / attempt)["run_dir"])
+        digests.append([(e["stage"], e["sha256"]) for e in entries(run_dir)
+                        if e["stage"] in ("bi-labels", "average-labels", "cross-labels")])
+    assert len(digests[0]) == 4 and digests[0] == digests[1], "CPU runs repeat bit for bit"
