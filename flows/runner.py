@@ -37,7 +37,9 @@ def preflight(config: PipelineConfig) -> None:
     """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
     a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes."""
     try:
-        load_run_pool(config)
+        note = tidy_note(load_run_pool(config).attrs.get("tidy", {}))
+        if note:
+            print(f"note: {config.pool_path}: {note}", file=sys.stderr)
         if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
             raise DataError("--eval sts: the STS benchmarks are not found locally (--data-dir or STS_DATA_DIR) and "
                             "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
@@ -46,6 +48,19 @@ def preflight(config: PipelineConfig) -> None:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def tidy_note(tidy: Mapping[str, Any]) -> str:
+    """What was dropped from a custom pool, in words ('' when nothing was)."""
+    parts = []
+    if tidy.get("dropped_empty"):
+        rows = ", ".join(map(str, tidy["first_dropped_rows"]))
+        parts.append(f"dropped {tidy['dropped_empty']} row(s) with an empty or non-text sentence (data rows {rows}"
+                     f"{', ...' if tidy['dropped_empty'] > len(tidy['first_dropped_rows']) else ''}; --strict makes "
+                     "that an error)")
+    if tidy.get("duplicates"):
+        parts.append(f"removed {tidy['duplicates']} repeated pair(s) (exact or a-b / b-a)")
+    return "; ".join(parts)
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -172,8 +187,11 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
                        for e in manifest.entries)
+    pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
+    tidy = tidy_note(pool)
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
+Pool: {pool.get("pairs", "-")} pairs{f"; {tidy}" if tidy else ""}.
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
 Use these exports:
 {use}

@@ -43,6 +43,7 @@ class PipelineConfig:
     pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
     text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
+    strict: bool = field(default=False, metadata={"help": "a pool row with an empty sentence is an error (default: dropped, with a count)"})
     data_dir: str | None = field(default=None, metadata={"help": "STS benchmark folder (layout of shared/data/sts); default: $STS_DATA_DIR, else the Hugging Face hub"})
     max_pairs: int | None = field(default=None, metadata={"help": "use N pairs drawn at random (by --seed) from the pool (quick runs)"})
 

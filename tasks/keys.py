@@ -38,7 +38,7 @@ STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
 
 _SHARED = ("precision", "device")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "pool": ("pool", "pool_path", "text_a", "text_b", "max_pairs", "seed"),
+    "pool": ("pool", "pool_path", "text_a", "text_b", "max_pairs", "seed", "strict"),
     "warmup": ("pooling", "warmup", "warmup_sentences", "warmup_lr", "warmup_batch_size", "warmup_epochs",
                "warmup_max_length", "warmup_temperature", "mirror_span", "bi_max_length", "max_steps",
                "weight_decay", "seed", *_SHARED),

@@ -66,7 +66,7 @@ def _pool(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | N
     pool = load_run_pool(config)
     evaluation_sets(config)
     write_pool(target, pool)
-    return {"pairs": len(pool)}
+    return {"pairs": len(pool), **pool.attrs.get("tidy", {})}
 
 
 def _warmup(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,

@@ -66,5 +66,6 @@ def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path
                            "--text-a", "question", "--text-b", "answer", "--labellers", "", "--out", str(tmp_path)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"error: {bad}, data row 1: column 'answer' is empty or not text ('')"]
+    assert done.stderr.strip().splitlines() == [f"error: {bad}: no usable pair: every row has an empty or non-text "
+                                                "'question' or 'answer'"]
     assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "store").exists()

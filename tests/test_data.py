@@ -235,23 +235,30 @@ def test_custom_missing_column(tmp_path: Path) -> None:
     assert all(part in message for part in ("pairs.csv", "'sentence2'", "first", "second", "label", "--text-b"))
 
 
-def test_custom_empty_text(tmp_path: Path) -> None:
-    path = _write(tmp_path / "pairs.csv", "sentence1,sentence2\nA cat.,A kitten.\nA dog.,\n")
+def test_custom_rows_without_text_are_dropped_and_counted_or_strict_errors(tmp_path: Path) -> None:
+    path = _write(tmp_path / "pairs.csv", "sentence1,sentence2\nA cat.,A kitten.\nA dog.,\n,A bird.\nA kitten.,A cat.\n"
+                                          "A cow.,A calf.\nA cat.,A kitten.\n")
+    pool = load_pool("custom", path=path)
+    assert pool.values.tolist() == [["A cat.", "A kitten."], ["A cow.", "A calf."]]
+    assert pool.attrs["tidy"] == {"dropped_empty": 2, "first_dropped_rows": [2, 3], "duplicates": 2}
     with pytest.raises(DataError, match=r"pairs\.csv, data row 2: column 'sentence2'"):
-        load_pool("custom", path=path)
+        load_pool("custom", path=path, strict=True)
 
 
-def test_custom_non_string_text(tmp_path: Path) -> None:
+def test_custom_non_string_text_leaves_no_usable_pair(tmp_path: Path) -> None:
     path = _write(tmp_path / "pairs.jsonl", '{"sentence1": "A cat.", "sentence2": 3}\n')
-    with pytest.raises(DataError, match=r"pairs\.jsonl, data row 1: column 'sentence2'"):
+    with pytest.raises(DataError, match=r"pairs\.jsonl: no usable pair"):
         load_pool("custom", path=path)
+    with pytest.raises(DataError, match=r"pairs\.jsonl, data row 1: column 'sentence2'"):
+        load_pool("custom", path=path, strict=True)
 
 
 def test_custom_non_string_parquet(tmp_path: Path) -> None:
     path = tmp_path / "pairs.parquet"
     pd.DataFrame({"sentence1": ["A cat.", None], "sentence2": ["A kitten.", "A dog."]}).to_parquet(path)
     with pytest.raises(DataError, match=r"pairs\.parquet, data row 2"):
-        load_pool("custom", path=path)
+        load_pool("custom", path=path, strict=True)
+    assert load_pool("custom", path=path).attrs["tidy"]["first_dropped_rows"] == [2]
 
 
 def test_custom_bad_json_line(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
         "PYTHONUNBUFFERED": "1", "PREFECT_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path), "--model", str(tiny_model_dir),
                "--labellers", "", "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
-               "--cross-epochs", "500", "--cross-batch-size", "16"]
+               "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16"]
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
     for line in run.stdout:

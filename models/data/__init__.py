@@ -55,10 +55,16 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
     covers every benchmark's pairs.
     """
     pool = load_pool(config.pool, benchmark_dir(config.data_dir), Path(config.pool_path) if config.pool_path else None,
-                     config.text_a, config.text_b)
-    if not config.max_pairs or config.max_pairs >= len(pool):
-        return pool
-    return pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
+                     config.text_a, config.text_b, config.strict)
+    tidy = pool.attrs.get("tidy", {})
+    if config.max_pairs and config.max_pairs < len(pool):
+        pool = pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
+    minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))
+    if len(pool) < minimum:
+        raise DataError(f"the pool has {len(pool)} usable pairs, fewer than one training batch; give at least "
+                        f"{minimum} pairs (or lower --bi-batch-size / --cross-batch-size)")
+    pool.attrs["tidy"] = tidy
+    return pool
 
 
 def with_evaluation(config: PipelineConfig) -> PipelineConfig:

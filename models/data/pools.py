@@ -132,8 +132,7 @@ def _first_bad_row(values: pd.Series) -> int | None:
     return bad.index(True) + 1 if any(bad) else None
 
 
-def select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd.DataFrame:
-    """The two text columns renamed to text_a/text_b; every other column (labels) is dropped."""
+def _require_columns(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> None:
     for option, column in (("--text-a", text_a), ("--text-b", text_b)):
         if column not in table.columns:
             raise DataError(
@@ -142,19 +141,52 @@ def select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd
             )
     if table.empty:
         raise DataError(f"pair file {path} has no rows")
-    for column in (text_a, text_b):
-        row = _first_bad_row(table[column])
-        if row is not None:
-            raise DataError(
-                f"{path}, data row {row}: column {column!r} is empty or not text ({table[column].iloc[row - 1]!r})"
-            )
+
+
+def select_text(table: pd.DataFrame, path: Path, text_a: str, text_b: str) -> pd.DataFrame:
+    """The two text columns renamed to text_a/text_b, every row usable (else the first bad row is named);
+    every other column (labels) is dropped."""
+    _require_columns(table, path, text_a, text_b)
+    bad = [(row, column) for column in (text_a, text_b) if (row := _first_bad_row(table[column])) is not None]
+    if bad:
+        row, column = min(bad)
+        raise DataError(f"{path}, data row {row}: column {column!r} is empty or not text "
+                        f"({table[column].iloc[row - 1]!r}); fix or remove the row")
     return _frame(table[text_a].tolist(), table[text_b].tolist())
 
 
-def load_custom_pool(path: Path | None, text_a: str = "sentence1", text_b: str = "sentence2") -> pd.DataFrame:
-    """A user's pair file (.csv, .tsv, .parquet, .jsonl) reduced to text_a/text_b."""
+def usable_pairs(table: pd.DataFrame, path: Path, text_a: str, text_b: str,
+                 strict: bool = False) -> tuple[pd.DataFrame, dict[str, object]]:
+    """An unlabelled pool's pairs, tidied and said out loud: rows with an empty or non-text sentence are dropped
+    (an error with `strict`), exact duplicate pairs and a-b / b-a repeats are removed; returns what was done."""
+    _require_columns(table, path, text_a, text_b)
+    if strict:
+        frame = select_text(table, path, text_a, text_b)
+        bad = pd.Series(False, index=table.index)
+    else:
+        bad = ~(table[text_a].map(_is_text) & table[text_b].map(_is_text))
+        if bad.all():
+            raise DataError(f"{path}: no usable pair: every row has an empty or non-text {text_a!r} or {text_b!r}")
+        kept = table[~bad]
+        frame = _frame(kept[text_a].tolist(), kept[text_b].tolist())
+    repeated = pd.Series([tuple(sorted(pair)) for pair in zip(frame["text_a"], frame["text_b"])]).duplicated()
+    frame = frame[~repeated.to_numpy()].reset_index(drop=True)
+    rows = [int(i) + 1 for i in bad.to_numpy().nonzero()[0][:5]]
+    return frame, {"dropped_empty": int(bad.sum()), "first_dropped_rows": rows, "duplicates": int(repeated.sum())}
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def load_custom_pool(path: Path | None, text_a: str = "sentence1", text_b: str = "sentence2",
+                     strict: bool = False) -> pd.DataFrame:
+    """A user's pair file (.csv, .tsv, .parquet, .jsonl) reduced to usable, distinct text_a/text_b pairs; what was
+    dropped is in `frame.attrs["tidy"]`."""
     path = check_pair_file(path)
-    return select_text(read_pair_table(path), path, text_a, text_b)
+    frame, notes = usable_pairs(read_pair_table(path), path, text_a, text_b, strict)
+    frame.attrs["tidy"] = notes
+    return frame
 
 
 def load_pool(
@@ -163,12 +195,13 @@ def load_pool(
     path: Path | None = None,
     text_a: str = "sentence1",
     text_b: str = "sentence2",
+    strict: bool = False,
 ) -> pd.DataFrame:
     """The unlabelled pair pool `name`: a built-in one from data_dir, or `custom` from path."""
     if name not in POOLS:
         raise DataError(f"unknown pool {name!r}; choose one of {', '.join(POOLS)}")
     if name == "custom":
-        return load_custom_pool(path, text_a, text_b)
+        return load_custom_pool(path, text_a, text_b, strict)
     if data_dir is None:
         raise DataError(f"pool {name!r} is read from the STS data folder; {DATA_DIR_HINT}")
     return _BUILT_IN[name](require_dir(Path(data_dir)))
