@@ -184,6 +184,8 @@ def render(experiments: Mapping[str, Mapping[str, Any]], plot: Path | None, runs
         "Spearman x100; `avg` is the 7-task average (STS12-16, STS-B, SICK-R test), `dev` is STS-B dev,",
         "the only column used to choose settings. Start model: all-MiniLM-L6-v2, a *supervised* sentence",
         "encoder, so these runs are label-free adaptation, not the paper's unsupervised setting.",
+        "`stage s` adds up each stage's time as measured when it ran (a cached stage counts what it took then);",
+        "the 2 cores are shared, so a run that overlapped another job (see its wall time under Runs) reads slow.",
         "",
         "## Targets (issue 9: exported models' 7-task average, standalone stage seconds on 2 cores)",
         *target_lines(experiments),
