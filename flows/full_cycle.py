@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
-from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
+from flows.runner import StoreExecutor, finish_run, preflight, resume_hint, run_name_of
 from flows.server import scoped_api
 from models.cli import overrides_from_args, parse_config
 from models.config import PipelineConfig, preset as make_preset
@@ -88,9 +88,10 @@ def _publish(manifest: RunManifest, summary: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
-    preflight(with_evaluation(config))
+    config = with_evaluation(config)
+    preflight(config, args.debug)
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
-    with scoped_api():
+    with resume_hint(Path(args.out) / run_name_of(args.preset, config)), scoped_api():
         full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Store
-from flows.runner import StoreExecutor, finish_run, preflight, run_name_of
+from flows.runner import StoreExecutor, finish_run, preflight, resume_hint, run_name_of
 from models.cli import parse_config
 from models.config import PipelineConfig
 from models.cycle import run_cycles
@@ -35,10 +35,12 @@ def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "")
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])
-    preflight(with_evaluation(config))
-    outcome = run_plain(args.preset, config, Path(args.out))
+    config = with_evaluation(config)
+    preflight(config, args.debug)
+    with resume_hint(Path(args.out) / run_name_of(args.preset, config)):
+        outcome = run_plain(args.preset, config, Path(args.out))
     print(text_table(list(outcome["scores"].items())))
-    print(f"best cycle on STS-B dev: {outcome['best_cycle']}; exports: {outcome['exports']}")
+    print(f"best cycle per export: {outcome['best_cycle']}; exports: {outcome['exports']}")
 
 
 if __name__ == "__main__":

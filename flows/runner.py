@@ -8,11 +8,13 @@ No Prefect import here, so a bare GPU box runs the same code.
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import time
+import traceback
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.hashing import file_digest, folder_digest, value_digest
@@ -33,9 +35,10 @@ from tasks.stage_io import StageResult, run_stage, stored_metrics
 DATA_STAGES = {"pool", "scores"}
 
 
-def preflight(config: PipelineConfig) -> None:
+def preflight(config: PipelineConfig, debug: bool = False) -> None:
     """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
-    a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes."""
+    a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes
+    (`debug`: the traceback as well)."""
     try:
         note = tidy_note(load_run_pool(config).attrs.get("tidy", {}))
         if note:
@@ -46,8 +49,23 @@ def preflight(config: PipelineConfig) -> None:
                             "or --eval none")
         evaluation_sets(config)
     except DataError as error:
+        if debug:
+            raise
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+@contextlib.contextmanager
+def resume_hint(run_dir: Path) -> Iterator[None]:
+    """An unexpected error keeps its traceback and is followed by where the finished work is and how to resume."""
+    try:
+        yield
+    except Exception:
+        traceback.print_exc()
+        print(f"\nThe run stopped at an unexpected error (traceback above). Finished stages are kept under "
+              f"{run_dir.parent / 'store'}; rerun the same command to resume from the stage that failed "
+              f"(run folder {run_dir}).", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def tidy_note(tidy: Mapping[str, Any]) -> str:

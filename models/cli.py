@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import dataclasses
 import types
 import typing
@@ -58,6 +59,8 @@ def parse_config(argv: Sequence[str] | None, description: str) -> tuple[Pipeline
     add_config_options(parser, PRESETS[chosen], chosen)
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings "
                                                       "(default: runs)")
+    parser.add_argument("--debug", action="store_true", default=bool(os.environ.get("TE_DEBUG")),
+                        help="show the traceback of input errors too (or set TE_DEBUG=1)")
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset, **overrides_from_args(args))

@@ -69,3 +69,17 @@ def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path
     assert done.stderr.strip().splitlines() == [f"error: {bad}: no usable pair: every row has an empty or non-text "
                                                 "'question' or 'answer'"]
     assert "Traceback" not in done.stdout + done.stderr and not (tmp_path / "store").exists()
+
+
+def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
+        tiny_model_dir: Path, sts_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.plain import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(tiny_model_dir), "--labellers", "", "--pool", "stsb", "--data-dir", str(sts_dir),
+              "--max-pairs", "48", "--bi-batch-size", "16", "--warmup", "mirror", "--warmup-lr", "nan",
+              "--eval", "none", "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    assert "Traceback" in error and "Invalid learning rate" in error
+    assert f"Finished stages are kept under {tmp_path / 'store'}; rerun the same command" in error
