@@ -22,7 +22,7 @@ from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, score_label
-from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool
+from models.data import DEV, OWN_DEV, DataError, benchmark_dir, evaluation_sets, load_run_pool
 from models.evaluation import selection_metric
 from models.encoders.sources import resolve_model_source
 from models.reporting.model_card import write_model_card
@@ -33,6 +33,7 @@ from tasks import keys
 from tasks.stage_io import StageResult, run_stage, stored_metrics
 
 DATA_STAGES = {"pool", "scores"}
+METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
 
 
 def preflight(config: PipelineConfig, debug: bool = False) -> None:
@@ -198,9 +199,10 @@ def recommended(manifest: RunManifest, metric: str | None) -> dict[str, tuple[st
 
 def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) -> str:
     rows = list(manifest.scores.items())
-    chosen_by = f"on {metric}" if metric else "(no evaluation: the last cycle)"
+    chosen_by = f"on {METRIC_NAMES[metric]}" if metric else "(no evaluation: the last cycle)"
     best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
-    use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({metric} {value:.2f})" if value is not None else "")
+    use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
+                                                          if metric and value is not None else "")
                     for kind, (path, value) in recommended(manifest, metric).items())
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
@@ -248,7 +250,7 @@ def versus_start(manifest: RunManifest, metric: str | None) -> str:
     worse = {kind: value for kind, (_, value) in recommended(manifest, metric).items()
              if value is not None and value < start}
     if not worse:
-        return f"The recommended exports beat the start model on {metric} ({start:.2f})."
+        return f"The recommended exports beat the start model on {METRIC_NAMES[metric]} ({start:.2f})."
     listed = ", ".join(f"{kind}-encoder {value:.2f}" for kind, value in worse.items())
-    return (f"**Below the start model on {metric}** ({start:.2f}): {listed}. With this pool and these "
+    return (f"**Below the start model on {METRIC_NAMES[metric]}** ({start:.2f}): {listed}. With this pool and these "
             "settings, keep the start model for those; see benchmarks/RESULTS.md for what helped.")

@@ -12,7 +12,7 @@ from models.config import CHOICES, PRESETS, PipelineConfig, preset
 from models.encoders.sources import resolve_model_source
 
 
-PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~20 min on 2 CPU cores), mutual-cpu "
+PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~25 min on 2 CPU cores), mutual-cpu "
                "(MiniLM and MPNet trained side by side, ~2 h) or paper (the reference hyperparameters)")
 
 EXAMPLES = """examples:

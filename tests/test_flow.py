@@ -198,5 +198,5 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = next((tmp_path / "runs").glob("cpu-*/summary.md")).read_text()
-    assert "Best cycle on own dev" in summary and "SentenceTransformer(" in summary
+    assert "Best cycle on own dev (--dev-pairs)" in summary and "SentenceTransformer(" in summary
     assert "STS12" not in summary, "no benchmark was read or fetched"

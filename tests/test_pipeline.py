@@ -110,7 +110,7 @@ def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cyc
     assert set(outcome["scores"]["cycle 1 bi"]) == {"own dev"}, "no STS set is read, none is fetched"
     best = {c: outcome["scores"][f"cycle {c} cross"]["own dev"] for c in (1, 2)}
     assert outcome["best_cycle"]["cross"] == max(best, key=best.get)
-    assert "on own dev" in (Path(outcome["run_dir"]) / "summary.md").read_text()
+    assert "on own dev (--dev-pairs)" in (Path(outcome["run_dir"]) / "summary.md").read_text()
 
     blind = run_plain("paper", PipelineConfig(model=str(tiny_model_dir), cycles=2, **own), tmp_path / "runs")
     assert blind["scores"] == {} and blind["best_cycle"] == {"bi": 2, "cross": 2}
