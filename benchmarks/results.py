@@ -15,6 +15,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from models.cycle import recommended
 from models.evaluation import AVERAGE, DEV
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
@@ -59,14 +60,12 @@ def archive(experiments: Mapping[str, Mapping[str, Any]], folder: Path) -> None:
 
 def export_scores(run: Mapping[str, Any], key: str) -> Mapping[str, float]:
     """The scores of one exported model (key 'bi', 'cross', or 'member bi' in a mutual run): its best cycle."""
-    kind = key.split()[-1]
-    return run["scores"][f"cycle {run['best_cycle'][key]} {key[:-len(kind)]}{kind}"]
+    return run["scores"][f"cycle {run['best_cycle'][key]} {key}"]
 
 
 def recommended_key(run: Mapping[str, Any], kind: str) -> str:
     """The export of `kind` a user should take: of the run's members, the one best on STS-B dev."""
-    keys = [key for key in run["best_cycle"] if key.split()[-1] == kind]
-    return max(keys, key=lambda key: export_scores(run, key)[DEV])
+    return recommended(run["best_cycle"], run["scores"], DEV)[kind][0]
 
 
 def exported(run: Mapping[str, Any], kind: str) -> Mapping[str, float]:

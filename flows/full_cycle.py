@@ -17,10 +17,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
-from flows.runner import StoreExecutor, finish_run, preflight, resume_hint, run_name_of
+from flows.runner import StoreExecutor, finish_run, open_run, preflight, resume_hint, run_name_of
 from flows.server import scoped_api
 from models.cli import overrides_from_args, parse_config
-from models.config import PipelineConfig, preset as make_preset
+from models.config import preset as make_preset
 from models.cycle import StageCall, StageOutput, run_cycles
 from models.data import with_evaluation
 from models.reporting.report import table_records, text_table
@@ -64,10 +64,8 @@ def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out:
     """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts."""
     started = time.perf_counter()
     config = with_evaluation(make_preset(preset, **(settings or {})))
-    store = Store(Path(out))
-    run_name = run_name_of(preset, config)
-    run_dir = store.root / run_name
-    manifest = RunManifest(run_name, config.to_dict(), command or f"flow full-cycle preset={preset} settings={settings}")
+    store, run_dir, manifest = open_run(preset, config, Path(out),
+                                        command or f"flow full-cycle preset={preset} settings={settings}")
     result = run_cycles(config, PrefectExecutor(config, store, manifest, run_dir / "manifest.json"))
     summary = finish_run(config, result, manifest, run_dir, started)
     _publish(manifest, summary)

@@ -10,9 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from artifacts.manifest import RunManifest
-from artifacts.store import Store
-from flows.runner import StoreExecutor, finish_run, preflight, resume_hint, run_name_of
+from flows.runner import StoreExecutor, finish_run, open_run, preflight, resume_hint, run_name_of
 from models.cli import parse_config
 from models.config import PipelineConfig
 from models.cycle import run_cycles
@@ -24,9 +22,7 @@ def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "")
     """Run every stage in this process; returns the run folder, scores, best cycles and exports."""
     started = time.perf_counter()
     config = with_evaluation(config)
-    store = Store(out)
-    run_dir = store.root / run_name_of(preset, config)
-    manifest = RunManifest(run_dir.name, config.to_dict(), command or f"flows.plain preset={preset}")
+    store, run_dir, manifest = open_run(preset, config, out, command or f"flows.plain preset={preset}")
     result = run_cycles(config, StoreExecutor(config, store, manifest, run_dir / "manifest.json"))
     finish_run(config, result, manifest, run_dir, started)
     return {"run_dir": str(run_dir), "scores": result.scores, "best_cycle": result.best_cycle,

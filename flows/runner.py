@@ -21,7 +21,7 @@ from artifacts.hashing import file_digest, folder_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
-from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, score_label
+from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, recommended, score_label
 from models.data import DEV, OWN_DEV, DataError, benchmark_dir, evaluation_sets, load_run_pool
 from models.evaluation import selection_metric
 from models.encoders.sources import resolve_model_source
@@ -94,6 +94,13 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 def run_name_of(preset: str, config: PipelineConfig) -> str:
     """Deterministic: the same command resumes the same run folder."""
     return f"{preset}-{value_digest(config.to_dict())[:10]}"
+
+
+def open_run(preset: str, config: PipelineConfig, out: Path, command: str) -> tuple[Store, Path, RunManifest]:
+    """The store under `out`, this run's folder (named by its settings) and its new manifest."""
+    store = Store(out)
+    run_dir = store.root / run_name_of(preset, config)
+    return store, run_dir, RunManifest(run_dir.name, config.to_dict(), command)
 
 
 def source_artifact(model: str) -> Artifact:
@@ -185,16 +192,10 @@ def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cy
         write_model_card(temp, kind, config, cycle, scores, run_name)
 
 
-def recommended(manifest: RunManifest, metric: str | None) -> dict[str, tuple[str, float | None]]:
-    """Per kind, the export best on the selection metric: (path, its value); the first member's when there is none."""
-    chosen: dict[str, tuple[str, float | None]] = {}
-    for key, path in manifest.exports.items():
-        kind = key.split()[-1]
-        member = key[:-len(kind)]
-        value = manifest.scores[f"cycle {manifest.best_cycle[key]} {member}{kind}"][metric] if metric else None
-        if kind not in chosen or (value is not None and value > (chosen[kind][1] or float("-inf"))):
-            chosen[kind] = (path, value)
-    return chosen
+def recommended_exports(manifest: RunManifest, metric: str | None) -> dict[str, tuple[str, float | None]]:
+    """Per kind, the recommended export's folder and its value on `metric`."""
+    return {kind: (manifest.exports[key], value)
+            for kind, (key, value) in recommended(manifest.best_cycle, manifest.scores, metric).items()}
 
 
 def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) -> str:
@@ -203,7 +204,7 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
     use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
                                                           if metric and value is not None else "")
-                    for kind, (path, value) in recommended(manifest, metric).items())
+                    for kind, (path, value) in recommended_exports(manifest, metric).items())
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
                        for e in manifest.entries)
@@ -227,7 +228,7 @@ Use these exports:
 
 Load the recommended exports with sentence-transformers:
 ```python
-{usage(recommended(manifest, metric))}
+{usage(recommended_exports(manifest, metric))}
 ```
 """
 
@@ -247,7 +248,7 @@ def versus_start(manifest: RunManifest, metric: str | None) -> str:
         return ("No evaluation set (`--eval none`): the last cycle is exported. Give `--dev-pairs FILE` (a few "
                 "hundred labelled pairs) to choose the best cycle and compare with the start model.")
     start = max(s[metric] for label, s in manifest.scores.items() if label.startswith("start "))
-    worse = {kind: value for kind, (_, value) in recommended(manifest, metric).items()
+    worse = {kind: value for kind, (_, value) in recommended_exports(manifest, metric).items()
              if value is not None and value < start}
     if not worse:
         return f"The recommended exports beat the start model on {METRIC_NAMES[metric]} ({start:.2f})."

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artifacts.atomic import atomic_path
-from models.data import DataError
+from models.cycle import recommended
+from models.data import DEV, OWN_DEV, DataError
 from models.data.pools import check_pair_file, read_pair_table, select_text
 from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
 from models.encoders.installed import NotInstalledError
@@ -32,19 +33,15 @@ SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("s
 
 
 def recommended_export(run: Path, kind: str) -> tuple[str, str]:
-    """(folder, kind) of a run's export: of its members, the one best on the run's selection metric."""
+    """(folder, kind) of a run's export: of its members, the one best on the run's selection set."""
     manifest = json.loads((run / "manifest.json").read_text())
     wanted = "cross" if kind == "auto" else kind
-    keys = [key for key in manifest.get("exports", {}) if key.split()[-1] == wanted]
-    if not keys:
+    scores = manifest.get("scores", {})
+    metric = next((m for m in (OWN_DEV, DEV) if any(m in row for row in scores.values())), None)
+    chosen = recommended(manifest.get("best_cycle", {}), scores, metric).get(wanted)
+    if chosen is None or chosen[0] not in manifest.get("exports", {}):
         raise DataError(f"run folder {run} has no exported {wanted}-encoder yet; it writes them when it finishes")
-
-    def selection(key: str) -> float:
-        member = key[:-len(wanted)]
-        scores = manifest["scores"].get(f"cycle {manifest['best_cycle'][key]} {member}{wanted}", {})
-        return scores.get("own dev", scores.get("dev", 0.0))
-
-    return manifest["exports"][max(keys, key=selection)], wanted
+    return manifest["exports"][chosen[0]], wanted
 
 
 def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,

@@ -84,7 +84,34 @@ def score_label(kind: str, cycle: int | None, member: str, single: bool) -> str:
 
 
 def export_key(kind: str, member: str, single: bool) -> str:
+    """'bi' for one member, 'minilm-l6 bi' for several: an export's row at cycle c is f"cycle {c} {key}"."""
     return kind if single else f"{member} {kind}"
+
+
+def recommended(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str, float]],
+                metric: str | None) -> dict[str, tuple[str, float | None]]:
+    """Per kind, the export key a user should take and its value: the best on `metric` (the first member's
+    when nothing was scored)."""
+    chosen: dict[str, tuple[str, float | None]] = {}
+    for key, cycle in best_cycle.items():
+        kind = key.split()[-1]
+        value = scores[f"cycle {cycle} {key}"][metric] if metric else None
+        if kind not in chosen or (value is not None and value > (chosen[kind][1] or float("-inf"))):
+            chosen[kind] = (key, value)
+    return chosen
+
+
+def cross_start(config: PipelineConfig, start: H, latest_bi: H) -> H:
+    """Where a cycle's cross-encoder starts: the latest bi-encoder (reference), or the start model with `reinit`."""
+    return start if config.reinit else latest_bi
+
+
+def bi_start(config: PipelineConfig, warm: H, cross: H) -> H:
+    """Where a cycle's bi-encoder starts: the cross-encoder just trained (reference), or the warm-up with `reinit`.
+
+    Either way the transformer weights move between formulations; a new head or pooling is put on top.
+    """
+    return warm if config.reinit else cross
 
 
 def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
@@ -118,7 +145,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
             for name, source in members.items()]))
         averaged = one(_average(cycle, "bi", _scorers("bi", bi_labels) | frozen_labels["bi"])).handle
         cross = _by_member(members, executor.run([
-            StageCall("cross", cycle, name, {"start": starts[name] if config.reinit else latest_bi[name],
+            StageCall("cross", cycle, name, {"start": cross_start(config, starts[name], latest_bi[name]),
                                              "labels": averaged}, {"model": source})
             for name, source in members.items()]))
         cross_labels = _by_member(members, executor.run([
@@ -129,7 +156,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
             teachers |= _scorers("bi", bi_labels) | frozen_labels["bi"]
         averaged = one(_average(cycle, "cross", teachers)).handle
         latest_bi = _by_member(members, executor.run([
-            StageCall("bi", cycle, name, {"start": warm[name] if config.reinit else cross[name], "labels": averaged},
+            StageCall("bi", cycle, name, {"start": bi_start(config, warm[name], cross[name]), "labels": averaged},
                       {"model": source}) for name, source in members.items()]))
         models = {"bi": latest_bi, "cross": cross}
         for kind in KINDS:

@@ -11,7 +11,6 @@ import argparse
 import hashlib
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

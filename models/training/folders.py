@@ -6,22 +6,18 @@ new folder, so that a stage can be cached, skipped or rerun on its own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 import numpy as np
 
 from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
 from models.encoders.cross_encoder import CrossEncoder
-from models.data import LabelledPairs
-from models.evaluation import evaluate
 from models.progress import ProgressFn
 from models.runtime import Runtime
 from models.encoders.sources import pooling_of, resolve_model_source
 from models.training.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross, warm_up
 from models.training.trainer import TrainStats
-
-T = TypeVar("T")
 
 
 def start_pooling(config: PipelineConfig) -> str:
@@ -78,24 +74,3 @@ def load_encoder(kind: str, source: str | Path, pooling: str | None, max_length:
     if kind == "cross":
         return CrossEncoder.from_pretrained(source, max_length=max_length)
     raise ValueError(f"kind must be 'bi' or 'cross', got {kind!r}")
-
-
-def evaluate_folder(kind: str, folder: str | Path, config: PipelineConfig, test_sets: dict[str, LabelledPairs],
-                    dev: LabelledPairs | None, runtime: Runtime,
-                    progress: ProgressFn | None = None) -> dict[str, float]:
-    """Scores of a saved bi- or cross-encoder of this run, read at `eval_max_length`."""
-    model = load_encoder(kind, folder, start_pooling(config), config.eval_max_length)
-    return evaluate(model, test_sets, dev, runtime, config.eval_batch_size, progress)
-
-
-def cross_start(config: PipelineConfig, start: T, latest_bi: T) -> T:
-    """Where a cycle's cross-encoder starts: the latest bi-encoder (reference), or the start model with `reinit`."""
-    return start if config.reinit else latest_bi
-
-
-def bi_start(config: PipelineConfig, warm: T, cross: T) -> T:
-    """Where a cycle's bi-encoder starts: the cross-encoder just trained (reference), or the warm-up with `reinit`.
-
-    Either way the transformer weights move between formulations; a new head or pooling is put on top.
-    """
-    return warm if config.reinit else cross
