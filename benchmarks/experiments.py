@@ -63,6 +63,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("self-2ep", "no labeller (the teacher base alone)", TEACHER),
     Experiment("labeller-both-6k", "labeller-both on 6,000 pairs", (*TEACHER, *MPNET, "--labellers-join", "both",
                                                                     "--max-pairs", "6000")),
+    Experiment("labeller-both-6k-cross2", "labeller-both-6k with 2 cross-encoder epochs (376 steps)",
+               (*TEACHER, *MPNET, "--labellers-join", "both", "--max-pairs", "6000", "--cross-epochs", "2")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
