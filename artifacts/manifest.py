@@ -33,6 +33,7 @@ class RunManifest:
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     machine: str = field(default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())
     commit: str = field(default_factory=lambda: _git_commit())
+    notes: list[str] = field(default_factory=list)  # what happens to the input: dropped rows, repeats, truncation
     entries: list[ManifestEntry] = field(default_factory=list)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     best_cycle: dict[str, int] = field(default_factory=dict)

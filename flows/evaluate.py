@@ -70,7 +70,8 @@ def score_model(label: str, source: str, kind: str, test_sets: dict[str, Labelle
 @flow(name="evaluate", log_prints=True)
 def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None = None,
                     tasks: list[str] | None = None, pairs: str | None = None, label_column: str = "label",
-                    text_a: str = "sentence1", text_b: str = "sentence2", skip_sts: bool = False,
+                    text_a: str = "sentence1", text_b: str = "sentence2", encoding: str = "utf-8",
+                    skip_sts: bool = False,
                     pooling: str | None = None, max_length: int = 256, batch_size: int = 128,
                     device: str = "auto", precision: str = "auto",
                     out: str = "evaluation.json") -> dict[str, Any]:
@@ -78,7 +79,7 @@ def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     chosen = expand_models(models, kind)
-    user_pairs = load_labelled_pairs(Path(pairs), text_a, text_b, label_column) if pairs else None
+    user_pairs = load_labelled_pairs(Path(pairs), text_a, text_b, label_column, encoding) if pairs else None
     folder = benchmark_dir(data_dir)
     test_sets, dev = _benchmarks(folder, tasks, skip_sts)
     results = [score_model(label, source, k, test_sets, dev, user_pairs, pooling, max_length, batch_size,
@@ -135,6 +136,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--label-column", default="label", help="label column of --pairs")
     parser.add_argument("--text-a", default="sentence1", help="first text column of --pairs")
     parser.add_argument("--text-b", default="sentence2", help="second text column of --pairs")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl --pairs file")
     parser.add_argument("--skip-sts", action="store_true", help="score only --pairs, not the STS benchmarks")
     parser.add_argument("--pooling", choices=("cls", "mean"), help="bi-encoder pooling (default: the folder's own)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")

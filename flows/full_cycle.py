@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = with_evaluation(config)
     preflight(config, args.debug)
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
-    with resume_hint(Path(args.out) / run_name_of(args.preset, config)), scoped_api():
+    with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
         full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
 
 

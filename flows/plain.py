@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])
     config = with_evaluation(config)
     preflight(config, args.debug)
-    with resume_hint(Path(args.out) / run_name_of(args.preset, config)):
+    with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug):
         outcome = run_plain(args.preset, config, Path(args.out))
     print(text_table(list(outcome["scores"].items())))
     print(f"best cycle per export: {outcome['best_cycle']}; exports: {outcome['exports']}")

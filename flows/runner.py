@@ -9,6 +9,8 @@ No Prefect import here, so a bare GPU box runs the same code.
 from __future__ import annotations
 
 import contextlib
+import functools
+import errno
 import socket
 import sys
 import time
@@ -21,14 +23,17 @@ from artifacts.hashing import file_digest, folder_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
-from models.cycle import KINDS, CycleResult, StageCall, StageOutput, export_key, recommended, score_label
+from models.cycle import (KINDS, CycleResult, StageCall, StageOutput, export_key, member_names, recommended,
+                          score_label)
 from models.data import DEV, OWN_DEV, DataError, benchmark_dir, evaluation_sets, load_run_pool
 from models.evaluation import selection_metric
-from models.encoders.sources import resolve_model_source
+from models.encoders.lengths import pool_truncations
+from models.encoders.sources import carries_code, resolve_model_source
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
 from models.training.folders import load_encoder, start_pooling
+from models.training.trainer import TrainingDiverged
 from tasks import keys
 from tasks.stage_io import StageResult, run_stage, stored_metrics
 
@@ -41,9 +46,8 @@ def preflight(config: PipelineConfig, debug: bool = False) -> None:
     a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes
     (`debug`: the traceback as well)."""
     try:
-        note = tidy_note(load_run_pool(config).attrs.get("tidy", {}))
-        if note:
-            print(f"note: {config.pool_path}: {note}", file=sys.stderr)
+        for note in input_notes(config):
+            print(f"note: {note}", file=sys.stderr)
         if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
             raise DataError("--eval sts: the STS benchmarks are not found locally (--data-dir or STS_DATA_DIR) and "
                             "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
@@ -57,16 +61,49 @@ def preflight(config: PipelineConfig, debug: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def resume_hint(run_dir: Path) -> Iterator[None]:
-    """An unexpected error keeps its traceback and is followed by where the finished work is and how to resume."""
+def resume_hint(run_dir: Path, debug: bool = False) -> Iterator[None]:
+    """A failure ends with where the finished work is and how to resume. A failure the user can act on (the loss
+    diverged, the disk is full) is one line saying what to change; anything else keeps its traceback."""
     try:
         yield
-    except Exception:
-        traceback.print_exc()
-        print(f"\nThe run stopped at an unexpected error (traceback above). Finished stages are kept under "
-              f"{run_dir.parent / 'store'}; rerun the same command to resume from the stage that failed "
-              f"(run folder {run_dir}).", file=sys.stderr)
+    except Exception as error:
+        known = None if debug else actionable(error)
+        if known is None:
+            traceback.print_exc()
+        print(f"error: {known}" if known else "\nThe run stopped at an unexpected error (traceback above).",
+              file=sys.stderr)
+        print(f"Finished stages are kept under {run_dir.parent / 'store'}; rerun the command (with the change named "
+              f"above, if any) to resume from the stage that failed (run folder {run_dir}).", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def actionable(error: BaseException) -> str | None:
+    """The one-line message of a failure the user can fix without reading a traceback, else None."""
+    if isinstance(error, TrainingDiverged):
+        return f"{error}; nothing of that stage was stored"
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {error.filename}" if error.filename else ""
+        return (f"no space left on the disk{where} ({error.strerror}); the unfinished file was removed. "
+                "Free some space on that disk")
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def input_notes(config: PipelineConfig) -> tuple[str, ...]:
+    """What will happen to the user's rows, said before any work and kept in the manifest: rows dropped, repeats
+    removed, and per member how many inputs each training stage will cut at its max length."""
+    pool = load_run_pool(config)
+    tidy = tidy_note(pool.attrs.get("tidy", {}))
+    notes = [f"{config.pool_path}: {tidy}"] if tidy else []
+    for name, model in member_names(config.members).items():
+        source = Path(resolve_model_source(model))
+        if not source.is_dir():  # a hub id: its tokenizer arrives with the model, when the run loads it
+            continue
+        cut = [t.describe() for t in pool_truncations(source, pool["text_a"].tolist(), pool["text_b"].tolist(), config)
+               if t.cut]
+        if cut:
+            notes.append(f"{name}: " + "; ".join(cut))
+    return tuple(notes)
 
 
 def tidy_note(tidy: Mapping[str, Any]) -> str:
@@ -100,7 +137,7 @@ def open_run(preset: str, config: PipelineConfig, out: Path, command: str) -> tu
     """The store under `out`, this run's folder (named by its settings) and its new manifest."""
     store = Store(out)
     run_dir = store.root / run_name_of(preset, config)
-    return store, run_dir, RunManifest(run_dir.name, config.to_dict(), command)
+    return store, run_dir, RunManifest(run_dir.name, config.to_dict(), command, notes=list(input_notes(config)))
 
 
 def source_artifact(model: str) -> Artifact:
@@ -209,10 +246,10 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
                        for e in manifest.entries)
     pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
-    tidy = tidy_note(pool)
+    notes = "".join(f"\n- {note}" for note in manifest.notes)
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
-Pool: {pool.get("pairs", "-")} pairs{f"; {tidy}" if tidy else ""}.
+Pool: {pool.get("pairs", "-")} pairs.{notes}
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
 Use these exports:
 {use}
@@ -237,7 +274,8 @@ def usage(chosen: Mapping[str, tuple[str, float | None]]) -> str:
     """The lines of Python that load the recommended bi- and cross-encoder."""
     return "\n".join([
         "from sentence_transformers import CrossEncoder, SentenceTransformer",
-        f"bi = SentenceTransformer({chosen['bi'][0]!r})        # bi.encode(sentences)",
+        f"bi = SentenceTransformer({chosen['bi'][0]!r}{', trust_remote_code=True' if carries_code(chosen['bi'][0]) else ''})"
+        "        # bi.encode(sentences)",
         f"cross = CrossEncoder({chosen['cross'][0]!r})         # cross.predict([(a, b), ...]) in [0, 1]",
     ])
 

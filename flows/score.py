@@ -45,9 +45,9 @@ def recommended_export(run: Path, kind: str) -> tuple[str, str]:
 
 
 def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,
-               chunk: int, max_length: int, device: str) -> int:
+               chunk: int, max_length: int, device: str, encoding: str = "utf-8") -> int:
     """Write every pair's score to `out` (atomically); returns the number of pairs."""
-    table = select_text(read_pair_table(pairs, "pair file"), pairs, text_a, text_b)
+    table = select_text(read_pair_table(pairs, "pair file", encoding), pairs, text_a, text_b)
     model = load_encoder(kind, source, None, max_length)
     runtime = Runtime.create(device, "auto", 0)
     model.to(runtime.device)
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                              "model's own kind)")
     parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
     parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl pair file (default: utf-8)")
     parser.add_argument("--batch-size", type=int, default=128, help="pairs per forward pass (default: 128)")
     parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             source = resolve_model_source(args.model)
             kind = model_kind(source) if args.kind == "auto" else args.kind
         count = score_file(source, kind, args.pairs, args.out, args.text_a, args.text_b, args.batch_size, args.chunk,
-                           args.max_length, args.device)
+                           args.max_length, args.device, args.encoding)
     except (DataError, ModelSourceError, NotInstalledError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

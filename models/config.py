@@ -5,14 +5,15 @@ from these fields, so a new setting is added in one place.
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-WarmupMethod = Literal["mirror", "simcse", "none"]
+WarmupMethod = Literal["mirror", "simcse", "isbert", "none"]
 LabelTransform = Literal["raw", "clip", "minmax"]
 
-WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "none")
+WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "isbert", "none")
 LABEL_TRANSFORMS: tuple[str, ...] = ("raw", "clip", "minmax")
 POOL_NAMES: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
 
@@ -43,6 +44,7 @@ class PipelineConfig:
     pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
     text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
+    encoding: str = field(default="utf-8", metadata={"help": "text encoding of --pool-path and --dev-pairs files (e.g. latin-1, cp1252, utf-16); UTF-8 files may start with a byte-order mark"})
     strict: bool = field(default=False, metadata={"help": "a pool row with an empty sentence is an error (default: dropped, with a count)"})
     data_dir: str | None = field(default=None, metadata={"help": "STS benchmark folder (layout of shared/data/sts); default: $STS_DATA_DIR, else the Hugging Face hub"})
     max_pairs: int | None = field(default=None, metadata={"help": "use N pairs drawn at random (by --seed) from the pool (quick runs)"})
@@ -53,7 +55,7 @@ class PipelineConfig:
     dev_label: str = field(default="label", metadata={"help": "the label column of --dev-pairs"})
 
     # warm-up (contrastive, label-free)
-    warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror, simcse or none"})
+    warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror (Mirror-BERT), simcse (SimCSE), isbert (IS-BERT: an n-gram CNN and mean pooling join the model) or none"})
     warmup_sentences: int = field(default=10_000, metadata={"help": "how many pool sentences the warm-up reads"})
     warmup_lr: float = 2e-5
     warmup_batch_size: int = 200
@@ -95,6 +97,11 @@ class PipelineConfig:
         for name, choices in CHOICES.items():
             if getattr(self, name) is not None:
                 _check_choice(name, getattr(self, name), choices)
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"--encoding {self.encoding!r} is not a text encoding Python knows; use e.g. utf-8, "
+                             "latin-1, cp1252 or utf-16") from None
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
         for name in ("max_pairs", "max_steps"):
@@ -105,6 +112,8 @@ class PipelineConfig:
             raise ValueError(f"--models names a model twice: {self.models}")
         if set(self.members) & set(self.frozen_labellers):
             raise ValueError("a model cannot be both a trained member (--models/--model) and a frozen --labellers entry")
+        if self.warmup == "isbert" and self.pooling == "cls":
+            raise ValueError("--warmup isbert mean-pools its n-gram features; drop --pooling cls")
         if self.eval == "dev" and not self.dev_pairs:
             raise ValueError("--eval dev needs --dev-pairs FILE (a small labelled pair file)")
         if self.pool == "custom" and not self.pool_path:

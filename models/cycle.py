@@ -77,10 +77,15 @@ def member_names(sources: Sequence[str]) -> dict[str, str]:
     return names
 
 
+WARM_UP = 0  # the "cycle" of the warm-up's output, scored before cycle 1
+
+
 def score_label(kind: str, cycle: int | None, member: str, single: bool) -> str:
-    """Row label of a score table: 'cycle 2 bi' for one member, 'cycle 2 minilm-l6 bi' for several."""
+    """Row label of a score table: 'cycle 2 bi' for one member, 'cycle 2 minilm-l6 bi' for several; the start
+    model is 'start bi', the warmed-up one 'warm-up bi'."""
     who = "" if single else f"{member} "
-    return f"{'start' if cycle is None else f'cycle {cycle}'} {who}{kind}"
+    when = "start" if cycle is None else "warm-up" if cycle == WARM_UP else f"cycle {cycle}"
+    return f"{when} {who}{kind}"
 
 
 def export_key(kind: str, member: str, single: bool) -> str:
@@ -133,6 +138,11 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     warm = _by_member(members, executor.run([
         StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, {"model": source})
         for name, source in members.items()]))
+    if config.evaluates and config.warmup != "none":
+        warm_scores = executor.run([StageCall("scores", WARM_UP, name, {"model": warm[name]},
+                                              {"kind": "bi", "model": source}) for name, source in members.items()])
+        for name, output in zip(members, warm_scores):
+            result.scores[score_label("bi", WARM_UP, name, single)] = dict(output.metrics)
     frozen_labels = {kind: _frozen_labels(executor, frozen, kind, pool) for kind in KINDS}
     if config.labellers_join == "both":  # each frozen labeller's scores join both averages
         frozen_labels = {"bi": frozen_labels["bi"] | frozen_labels["cross"],

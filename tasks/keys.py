@@ -9,13 +9,18 @@ from typing import Any
 import artifacts.pairs
 import models.encoders.bi_encoder
 import models.encoders.cross_encoder
+import models.encoders.ngram_cnn
 import models.data.pools
 import models.data.sts
 import models.evaluation
 import models.training.folders
-import models.training.losses
 import models.training.stages
 import models.training.trainer
+import models.warmup
+import models.warmup.base
+import models.warmup.isbert
+import models.warmup.mirror
+import models.warmup.simcse
 import tasks.stage_io
 from artifacts.hashing import value_digest
 from artifacts.store import Artifact, Store, stage_key
@@ -26,19 +31,21 @@ _TRAINING = (*_IO, models.training.stages, models.training.trainer, models.train
 _SCORING = (*_IO, models.evaluation, models.training.folders, models.data.sts)
 STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
     "pool": (*_IO, models.data.sts, models.data.pools),
-    "warmup": (*_TRAINING, models.training.losses, models.encoders.bi_encoder),
-    "bi-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.bi_encoder),
+    "warmup": (*_TRAINING, models.warmup, models.warmup.base, models.warmup.mirror, models.warmup.simcse,
+               models.warmup.isbert, models.encoders.bi_encoder, models.encoders.ngram_cnn),
+    "bi-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.bi_encoder,
+                  models.encoders.ngram_cnn),
     "average-labels": (*_IO, models.training.stages),
     "cross": (*_TRAINING, models.encoders.cross_encoder),
     "cross-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.cross_encoder),
-    "bi": (*_TRAINING, models.encoders.bi_encoder),
-    "scores": (*_SCORING, models.encoders.bi_encoder, models.encoders.cross_encoder),
+    "bi": (*_TRAINING, models.encoders.bi_encoder, models.encoders.ngram_cnn),
+    "scores": (*_SCORING, models.encoders.bi_encoder, models.encoders.ngram_cnn, models.encoders.cross_encoder),
     "ensemble-scores": _SCORING,
 }
 
 _SHARED = ("precision", "device")
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "pool": ("pool", "pool_path", "text_a", "text_b", "max_pairs", "seed", "strict"),
+    "pool": ("pool", "pool_path", "text_a", "text_b", "encoding", "max_pairs", "seed", "strict"),
     "warmup": ("pooling", "warmup", "warmup_sentences", "warmup_lr", "warmup_batch_size", "warmup_epochs",
                "warmup_max_length", "warmup_temperature", "mirror_span", "bi_max_length", "max_steps",
                "weight_decay", "seed", *_SHARED),
@@ -49,7 +56,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "cross-labels": ("cross_max_length", "symmetric", *_SHARED),
     "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "weight_decay",
            "max_steps", "seed", *_SHARED),
-    "scores": ("pooling", "eval_max_length", "eval", "dev_label", "text_a", "text_b", *_SHARED),
+    "scores": ("pooling", "eval_max_length", "eval", "dev_label", "text_a", "text_b", "encoding", *_SHARED),
     "ensemble-scores": (),
 }
 

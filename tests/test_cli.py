@@ -49,7 +49,7 @@ def test_help_shows_the_chosen_presets_values_choices_and_examples(capsys: pytes
         parse_config(["--preset", "paper", "--help"], "test")
     text = " ".join(capsys.readouterr().out.split())
     assert "[paper: 10]" in text and "[paper: mirror]" in text, "bi epochs and warm-up under the paper preset"
-    assert "--warmup {mirror,simcse,none}" in text and "--label-transform {raw,clip,minmax}" in text
+    assert "--warmup {mirror,simcse,isbert,none}" in text and "--label-transform {raw,clip,minmax}" in text
     assert "(default: None)" not in text
     assert "examples:" in text and "python -m flows.evaluate" in text
 
@@ -82,4 +82,4 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
     assert exit_info.value.code == 1
     error = capsys.readouterr().err
     assert "Traceback" in error and "Invalid learning rate" in error
-    assert f"Finished stages are kept under {tmp_path / 'store'}; rerun the same command" in error
+    assert f"Finished stages are kept under {tmp_path / 'store'}; rerun the command" in error

@@ -9,7 +9,9 @@ import sentence_transformers
 import torch
 
 from models.encoders.bi_encoder import BiEncoder
+from models.config import PipelineConfig
 from models.encoders.cross_encoder import CrossEncoder
+from models.encoders.lengths import pool_truncations
 from models.encoders.sources import ModelSourceError, resolve_model_source
 from tests.tiny_model import SENTENCES
 
@@ -70,3 +72,14 @@ def test_model_sources(tiny_model_dir: Path, tmp_path: Path) -> None:
         resolve_model_source(tmp_path / "pickled")
     with pytest.raises(ModelSourceError, match="not a model folder"):
         resolve_model_source(tmp_path / "missing")
+
+
+def test_truncation_counts_per_stage_use_the_tokenizer_and_its_special_tokens(tiny_model_dir: Path) -> None:
+    short, six, ten = "a man", "a man is playing a guitar", "the big blue dog runs the big blue dog runs"
+    config = PipelineConfig(bi_max_length=8, cross_max_length=14, warmup="none")
+    found = {t.stage: t for t in pool_truncations(tiny_model_dir, [six, ten], [short, six], config)}
+    assert set(found) == {"bi-encoder", "cross-encoder"}, "no warm-up, no warm-up length"
+    assert (found["bi-encoder"].cut, found["bi-encoder"].total) == (1, 3), "only the ten-word sentence exceeds 8"
+    assert (found["cross-encoder"].cut, found["cross-encoder"].total) == (1, 2), "6+2+3 fits 14, 10+6+3 does not"
+    assert found["bi-encoder"].describe() == ("1 of 3 distinct sentences are longer than 8 tokens and will be cut for "
+                                             "the bi-encoder (--bi-max-length)")

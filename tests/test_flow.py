@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import sentence_transformers
 
@@ -190,6 +192,9 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
     from tests.test_pipeline import own_pairs
 
     pool, dev = own_pairs(tmp_path, sts_dir, 48, False), own_pairs(tmp_path, sts_dir, 60, True)
+    with pool.open("a") as rows:  # an empty answer, and the first pair again in the other order
+        first = pd.read_csv(pool).iloc[0]
+        rows.write(f'"where is my order",\n"{first.answer}","{first.question}"\n')
     env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path / "runs"),
                            "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
@@ -197,6 +202,14 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
                            "--dev-label", "score", "--max-steps", "2", "--bi-batch-size", "16"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = next((tmp_path / "runs").glob("cpu-*/summary.md")).read_text()
+    told = [line for line in done.stderr.splitlines() if line.startswith("note: ")]
+    assert told[0] == (f"note: {pool}: dropped 1 row(s) with an empty or non-text sentence (data rows 49; --strict "
+                       "makes that an error); removed 1 repeated pair(s) (exact or a-b / b-a)")
+    assert re.fullmatch(r"note: tiny-bert\d: [\d,]+ of [\d,]+ distinct sentences are longer than 32 tokens and will be "
+                        r"cut for the bi-encoder \(--bi-max-length\); .* \(--cross-max-length\).*", told[1])
+    run_dir = next((tmp_path / "runs").glob("cpu-*"))
+    assert json.loads((run_dir / "manifest.json").read_text())["notes"] == [line[6:] for line in told]
+    summary = (run_dir / "summary.md").read_text()
+    assert all(line[6:] in summary for line in told), "the summary says it too"
     assert "Best cycle on own dev (--dev-pairs)" in summary and "SentenceTransformer(" in summary
     assert "STS12" not in summary, "no benchmark was read or fetched"

@@ -28,7 +28,7 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=2, **QUICK)
     outcome = run_plain("paper", config, tmp_path)
     scores = outcome["scores"]
-    assert set(scores) == {"start bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
+    assert set(scores) == {"start bi", "warm-up bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
     for row in scores.values():
         assert set(row) == {*TEST_SETS, "avg", "dev"}
         assert all(-100 <= value <= 100 for value in row.values())
@@ -133,3 +133,16 @@ def test_same_command_and_seed_give_identical_pseudo_label_files(tiny_model_dir:
         digests.append([(e["stage"], e["sha256"]) for e in entries(run_dir)
                         if e["stage"] in ("bi-labels", "average-labels", "cross-labels")])
     assert len(digests[0]) == 4 and digests[0] == digests[1], "CPU runs repeat bit for bit"
+
+
+def test_an_isbert_warm_up_carries_its_ngram_cnn_through_the_cycle_into_the_export(
+        tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=1, reinit=True,
+                            **QUICK | {"warmup": "isbert"})
+    outcome = run_plain("paper", config, tmp_path)
+    export = Path(outcome["exports"]["bi"])
+    assert (export / "1_NgramCNN" / "model.safetensors").is_file() and (export / "ngram_cnn.py").is_file()
+    assert "trust_remote_code=True" in (export / "README.md").read_text()
+    assert "trust_remote_code=True" in (Path(outcome["run_dir"]) / "summary.md").read_text()
+    model = sentence_transformers.SentenceTransformer(str(export), device="cpu", trust_remote_code=True)
+    assert model.get_sentence_embedding_dimension() == 3 * 256

@@ -10,11 +10,12 @@ import torch
 from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig, preset
 from models.encoders.cross_encoder import CrossEncoder
-from models.training.losses import mask_random_span
 from models.runtime import Runtime, seed_everything
-from models.training.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross,
-                           transform_labels, warm_up)
+from models.training.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi,
+                                    label_with_cross, transform_labels)
 from models.training.trainer import OptimSettings, planned_batches
+from models.warmup import warm_up
+from models.warmup.mirror import mask_random_span
 from tests.tiny_model import SENTENCES
 
 CPU = Runtime.create("cpu", "fp32", seed=7)
@@ -35,7 +36,7 @@ def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> bool:
     return any(not torch.equal(before[name], p) for name, p in module.named_parameters())
 
 
-@pytest.mark.parametrize("method", ["mirror", "simcse"])
+@pytest.mark.parametrize("method", ["mirror", "simcse", "isbert"])
 def test_warm_up_changes_weights(tiny_model_dir: Path, method: str) -> None:
     bi = BiEncoder.from_pretrained(tiny_model_dir)
     before = snapshot(bi)

@@ -55,7 +55,7 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
     covers every benchmark's pairs.
     """
     pool = load_pool(config.pool, benchmark_dir(config.data_dir), Path(config.pool_path) if config.pool_path else None,
-                     config.text_a, config.text_b, config.strict)
+                     config.text_a, config.text_b, config.strict, config.encoding)
     tidy = pool.attrs.get("tidy", {})
     if config.max_pairs and config.max_pairs < len(pool):
         pool = pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
@@ -83,5 +83,6 @@ def evaluation_sets(config: PipelineConfig) -> dict[str, LabelledPairs]:
         test_sets, dev = load_benchmarks(benchmark_dir(config.data_dir))
         sets = {**test_sets, DEV: dev}
     if config.dev_pairs and config.eval in ("sts", "dev"):
-        sets[OWN_DEV] = load_labelled_pairs(Path(config.dev_pairs), config.text_a, config.text_b, config.dev_label)
+        sets[OWN_DEV] = load_labelled_pairs(Path(config.dev_pairs), config.text_a, config.text_b, config.dev_label,
+                                            config.encoding)
     return sets

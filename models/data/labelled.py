@@ -14,10 +14,10 @@ WHAT = "labelled pair file"
 
 
 def load_labelled_pairs(path: Path, text_a: str = "sentence1", text_b: str = "sentence2",
-                        label: str = "label") -> LabelledPairs:
+                        label: str = "label", encoding: str = "utf-8") -> LabelledPairs:
     """Pairs with a numeric label per row; the first bad row is named in the error."""
     path = check_pair_file(Path(path), WHAT)
-    table = read_pair_table(path, WHAT)
+    table = read_pair_table(path, WHAT, encoding)
     if label not in table.columns:
         raise DataError(f"{path} has no label column {label!r} (columns: {', '.join(map(str, table.columns))}); "
                         f"pass --label-column NAME")

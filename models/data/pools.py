@@ -6,7 +6,9 @@ protocol in the README of shared/data/sts.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Callable
@@ -65,36 +67,53 @@ _BUILT_IN: dict[str, Callable[[Path], pd.DataFrame]] = {
 }
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(_decoded(path, encoding)), dtype=str, keep_default_na=False)
 
 
-def _read_tsv(path: Path) -> pd.DataFrame:
+def _read_tsv(path: Path, encoding: str) -> pd.DataFrame:
     """No quoting: like STS-B, user TSVs may hold unbalanced double quotes inside sentences."""
-    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+    return pd.read_csv(io.StringIO(_decoded(path, encoding)), sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
+                       keep_default_na=False)
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, encoding: str) -> pd.DataFrame:
+    """Parquet strings are always UTF-8: `encoding` does not apply."""
     return pd.read_parquet(path)
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
     """One JSON object per line, parsed with json so a bad line is reported by number."""
     records = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(_decoded(path, encoding).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {line_no}: not valid JSON ({exc.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise DataError(f"{path}, line {line_no}: not valid JSON ({reason})") from None
         if not isinstance(record, dict):
             raise DataError(f"{path}, line {line_no}: expected a JSON object, got {type(record).__name__}")
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+def _decoded(path: Path, encoding: str) -> str:
+    """The file's text; bytes that are not `encoding` are named by line, with the option that reads them.
+    UTF-8 files may start with a byte-order mark (spreadsheet exports): it is not part of the first column's name."""
+    raw = path.read_bytes()
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: byte {raw[exc.start:exc.start + 1].hex()!r} is not {encoding} text "
+                        f"({exc.reason}); pass --encoding with the file's encoding, e.g. --encoding latin-1, "
+                        "cp1252 or utf-16") from None
+
+
+_READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {
     ".csv": _read_csv,
     ".tsv": _read_tsv,
     ".parquet": _read_parquet,
@@ -116,10 +135,10 @@ def check_pair_file(path: Path | None, what: str = "custom pool file") -> Path:
     return path
 
 
-def read_pair_table(path: Path, what: str = "custom pool file") -> pd.DataFrame:
-    """The whole table of a .csv, .tsv, .parquet or .jsonl pair file."""
+def read_pair_table(path: Path, what: str = "custom pool file", encoding: str = "utf-8") -> pd.DataFrame:
+    """The whole table of a .csv, .tsv, .parquet or .jsonl pair file (text files read as `encoding`)."""
     try:
-        return _READERS[path.suffix.lower()](path)
+        return _READERS[path.suffix.lower()](path, encoding)
     except DataError:
         raise
     except ValueError as exc:  # pandas/pyarrow parse errors and bad encodings are ValueErrors
@@ -180,11 +199,11 @@ def _is_text(value: object) -> bool:
 
 
 def load_custom_pool(path: Path | None, text_a: str = "sentence1", text_b: str = "sentence2",
-                     strict: bool = False) -> pd.DataFrame:
+                     strict: bool = False, encoding: str = "utf-8") -> pd.DataFrame:
     """A user's pair file (.csv, .tsv, .parquet, .jsonl) reduced to usable, distinct text_a/text_b pairs; what was
     dropped is in `frame.attrs["tidy"]`."""
     path = check_pair_file(path)
-    frame, notes = usable_pairs(read_pair_table(path), path, text_a, text_b, strict)
+    frame, notes = usable_pairs(read_pair_table(path, encoding=encoding), path, text_a, text_b, strict)
     frame.attrs["tidy"] = notes
     return frame
 
@@ -196,12 +215,13 @@ def load_pool(
     text_a: str = "sentence1",
     text_b: str = "sentence2",
     strict: bool = False,
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
     """The unlabelled pair pool `name`: a built-in one from data_dir, or `custom` from path."""
     if name not in POOLS:
         raise DataError(f"unknown pool {name!r}; choose one of {', '.join(POOLS)}")
     if name == "custom":
-        return load_custom_pool(path, text_a, text_b, strict)
+        return load_custom_pool(path, text_a, text_b, strict, encoding)
     if data_dir is None:
         raise DataError(f"pool {name!r} is read from the STS data folder; {DATA_DIR_HINT}")
     return _BUILT_IN[name](require_dir(Path(data_dir)))

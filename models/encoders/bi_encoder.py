@@ -13,33 +13,45 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 from models.encoders.batching import length_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
-from models.encoders.sources import pooling_of, resolve_model_source
+from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE, NgramCNN, copy_source
+from models.encoders.sources import module_folder, pooling_of, resolve_model_source
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")
 
 
 class BiEncoder(nn.Module):
-    """A transformer plus pooling; `encode` gives L2-normalised float32 embeddings."""
+    """A transformer, optionally IS-BERT's n-gram CNN, and pooling; `encode` gives L2-normalised float32 embeddings."""
 
     def __init__(self, transformer: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-                 pooling: Pooling = "cls", max_length: int = 32) -> None:
+                 pooling: Pooling = "cls", max_length: int = 32, ngram: NgramCNN | None = None) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if ngram is not None and pooling != "mean":
+            raise ValueError("n-gram CNN features are mean-pooled (IS-BERT's global vector); pooling must be 'mean'")
         self.transformer = transformer
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.max_length = usable_max_length(max_length, transformer.config)
+        self.ngram = ngram
 
     @classmethod
     def from_pretrained(cls, source: str | Path, pooling: Pooling | None = None,
                         max_length: int = 32) -> "BiEncoder":
-        """Load from a folder, an installed short name or a hub id; pooling defaults to the folder's own, else CLS."""
+        """Load from a folder, an installed short name or a hub id; pooling defaults to the folder's own, else CLS.
+        A folder with an n-gram CNN module (an IS-BERT warm-up) keeps it, and its mean pooling."""
         path = resolve_model_source(source)
         tokenizer = AutoTokenizer.from_pretrained(path)
         transformer = AutoModel.from_pretrained(path, use_safetensors=True)
+        ngram_folder = module_folder(path, NGRAM_TYPE)
+        if ngram_folder is not None:
+            return cls(transformer, tokenizer, "mean", max_length, NgramCNN.load(ngram_folder))
         return cls(transformer, tokenizer, pooling or pooling_of(path) or "cls", max_length)
+
+    @property
+    def dimension(self) -> int:
+        return self.ngram.dimension if self.ngram is not None else self.transformer.config.hidden_size
 
     @property
     def device(self) -> torch.device:
@@ -50,13 +62,15 @@ class BiEncoder(nn.Module):
                                max_length=self.max_length, return_tensors="pt")
         return {name: tensor.to(self.device) for name, tensor in batch.items()}
 
+    def token_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(batch, tokens, dimension): the transformer's last layer, through the n-gram CNN when there is one."""
+        hidden = self.transformer(**features).last_hidden_state
+        return hidden if self.ngram is None else self.ngram.local_features(hidden, features["attention_mask"])
+
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Pooled, unnormalised sentence embeddings (training uses these)."""
-        hidden = self.transformer(**features).last_hidden_state
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        tokens = self.token_features(features)
+        return tokens[:, 0] if self.pooling == "cls" else masked_mean(tokens, features["attention_mask"])
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str], batch_size: int = 64, dtype: torch.dtype | None = None,
@@ -64,7 +78,7 @@ class BiEncoder(nn.Module):
         """L2-normalised float32 embeddings, in the order of `texts`."""
         was_training = self.training
         self.eval()
-        out = np.zeros((len(texts), self.transformer.config.hidden_size), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         lengths = [len(text) for text in texts]
         batches = length_sorted_batches(lengths, batch_size)
         for index in track(batches, len(batches), desc, progress):
@@ -85,27 +99,37 @@ class BiEncoder(nn.Module):
         return (a * b).sum(axis=1)
 
     def save(self, path: str | Path) -> Path:
-        """Write the sentence-transformers folder layout (Transformer, Pooling, Normalize)."""
+        """Write the sentence-transformers folder layout (Transformer, [NgramCNN], Pooling, Normalize)."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.transformer.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
-        hidden = self.transformer.config.hidden_size
         _write_json(path / "sentence_bert_config.json", {"max_seq_length": self.max_length, "do_lower_case": False})
-        _write_json(path / "1_Pooling" / "config.json", {
-            "word_embedding_dimension": hidden,
+        modules = [("", "sentence_transformers.models.Transformer")]
+        if self.ngram is not None:
+            self.ngram.save(path / "1_NgramCNN")
+            copy_source(path)
+            modules.append(("1_NgramCNN", NGRAM_TYPE))
+        pooling = f"{len(modules)}_Pooling"
+        _write_json(path / pooling / "config.json", {
+            "word_embedding_dimension": self.dimension,
             "pooling_mode_cls_token": self.pooling == "cls",
             "pooling_mode_mean_tokens": self.pooling == "mean",
             "pooling_mode_max_tokens": False,
             "pooling_mode_mean_sqrt_len_tokens": False,
         })
-        _write_json(path / "modules.json", [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-        ])
+        modules += [(pooling, "sentence_transformers.models.Pooling"),
+                    (f"{len(modules) + 1}_Normalize", "sentence_transformers.models.Normalize")]
+        _write_json(path / "modules.json", [{"idx": i, "name": str(i), "path": folder, "type": kind}
+                                            for i, (folder, kind) in enumerate(modules)])
         _write_json(path / "config_sentence_transformers.json", {"similarity_fn_name": "cosine"})
         return path
+
+
+def masked_mean(tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean over each row's real tokens (padding excluded)."""
+    mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
 
 def _write_json(path: Path, content: object) -> None:

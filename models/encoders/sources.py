@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from models.encoders.installed import SHORT_NAMES, installed_path
+from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE
 
 DEFAULT_MODEL = "minilm-l6"
 
@@ -53,9 +54,25 @@ def is_sentence_encoder(source: str) -> bool:
     return (Path(source) / "modules.json").is_file()
 
 
+def module_folder(source: str, type_suffix: str) -> Path | None:
+    """The folder of the sentence-transformers module whose type ends with `type_suffix`, if the model has one."""
+    modules = Path(source) / "modules.json"
+    if not modules.is_file():
+        return None
+    found = [m["path"] for m in json.loads(modules.read_text()) if str(m.get("type", "")).endswith(type_suffix)]
+    return Path(source) / found[0] if found else None
+
+
+def carries_code(folder: str | Path) -> bool:
+    """True for a model with a module of its own code (IS-BERT's n-gram CNN): sentence-transformers loads it with
+    `trust_remote_code=True`."""
+    return module_folder(str(folder), NGRAM_TYPE) is not None
+
+
 def pooling_of(source: str) -> str | None:
     """The pooling a sentence-transformers folder declares ('cls' or 'mean'), if any."""
-    config = Path(source) / "1_Pooling" / "config.json"
+    folder = module_folder(source, "Pooling")
+    config = (folder or Path(source) / "1_Pooling") / "config.json"
     if not config.is_file():
         return None
     settings = json.loads(config.read_text())

@@ -8,7 +8,7 @@ from models.config import PipelineConfig
 from models.data import DEV
 from models.evaluation import selection_metric
 from models.reporting.report import markdown_table
-from models.encoders.sources import is_sentence_encoder, resolve_model_source
+from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
 
 
 def start_kind(config: PipelineConfig) -> str:
@@ -22,7 +22,8 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
     start = start_kind(config)
     setting = ("label-free adaptation of an already supervised encoder" if start.startswith("supervised")
                else "fully unsupervised (Trans-Encoder, ICLR 2022)")
-    usage = ("from sentence_transformers import SentenceTransformer\nmodel = SentenceTransformer(PATH)\n"
+    trust = ", trust_remote_code=True" if carries_code(folder) else ""  # IS-BERT: the n-gram CNN's code is here
+    usage = (f"from sentence_transformers import SentenceTransformer\nmodel = SentenceTransformer(PATH{trust})\n"
              "embeddings = model.encode(sentences)" if kind == "bi" else
              "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(PATH)\n"
              "scores = model.predict([(a, b), ...])  # in [0, 1]")

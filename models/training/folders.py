@@ -16,12 +16,16 @@ from models.encoders.cross_encoder import CrossEncoder
 from models.progress import ProgressFn
 from models.runtime import Runtime
 from models.encoders.sources import pooling_of, resolve_model_source
-from models.training.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross, warm_up
+from models.training.stages import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross
+from models.warmup import warm_up
 from models.training.trainer import TrainStats
 
 
 def start_pooling(config: PipelineConfig) -> str:
-    """The bi-encoder pooling of the whole run: the setting, else the start folder's own, else CLS."""
+    """The bi-encoder pooling of the whole run: the setting, else mean for IS-BERT (whose warm-up mean-pools), else
+    the start folder's own, else CLS."""
+    if config.warmup == "isbert":
+        return "mean"
     return config.pooling or pooling_of(resolve_model_source(config.model)) or "cls"
 
 

@@ -13,46 +13,9 @@ from torch import nn
 from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
 from models.encoders.cross_encoder import CrossEncoder
-from models.training.losses import info_nce, mask_random_span
 from models.progress import ProgressFn
 from models.runtime import Runtime
 from models.training.trainer import OptimSettings, TrainStats, train
-
-
-def warm_up(bi: BiEncoder, sentences: Sequence[str], config: PipelineConfig, runtime: Runtime,
-            progress: ProgressFn | None = None) -> TrainStats | None:
-    """Contrastive, label-free tuning: two views of each sentence must find each other in the batch.
-
-    `mirror`: each view gets one random masked span plus dropout; `simcse`: dropout only;
-    `none`: nothing to do (the start model is already a sentence encoder).
-    """
-    if config.warmup == "none":
-        return None
-    texts = _sample_unique(sentences, config.warmup_sentences, runtime.seed)
-    generator = torch.Generator().manual_seed(runtime.seed)
-    tokenizer = bi.tokenizer
-    if config.warmup == "mirror" and tokenizer.mask_token_id is None:
-        raise ValueError(f"--warmup mirror needs a tokenizer with a [MASK] token; {bi.transformer.name_or_path} has none")
-
-    def views(index: np.ndarray) -> dict[str, torch.Tensor]:
-        batch = tokenizer([texts[i] for i in index], padding=True, truncation=True,
-                          max_length=config.warmup_max_length, return_tensors="pt",
-                          return_special_tokens_mask=True)
-        special = batch.pop("special_tokens_mask")
-        features = {k: v.to(runtime.device) for k, v in batch.items()}
-        if config.warmup == "mirror":
-            features["input_ids"] = mask_random_span(features["input_ids"], features["attention_mask"], special,
-                                                     tokenizer.mask_token_id, config.mirror_span, generator)
-        return features
-
-    def batch_loss(index: np.ndarray) -> torch.Tensor:
-        return info_nce(bi(views(index)), bi(views(index)), config.temperature)
-
-    settings = OptimSettings(lr=config.warmup_lr, batch_size=config.warmup_batch_size, epochs=config.warmup_epochs,
-                             weight_decay=config.weight_decay, max_steps=config.max_steps)
-    bi.to(runtime.device)
-    return train(bi, len(texts), batch_loss, settings, runtime.seed, runtime.device, runtime.dtype,
-                 f"warm-up ({config.warmup})", progress)
 
 
 def transform_labels(scores: np.ndarray, how: str) -> np.ndarray:
@@ -126,12 +89,3 @@ def _optim_settings(config: PipelineConfig, model: Literal["cross", "bi"]) -> Op
     """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`); decay and step cap are shared."""
     own = {name: getattr(config, f"{model}_{name}") for name in ("lr", "batch_size", "epochs", "warmup_ratio")}
     return OptimSettings(**own, weight_decay=config.weight_decay, max_steps=config.max_steps)
-
-
-def _sample_unique(sentences: Sequence[str], limit: int, seed: int) -> list[str]:
-    """Up to `limit` distinct sentences, a seeded sample when there are more."""
-    unique = list(dict.fromkeys(sentences))
-    if len(unique) <= limit:
-        return unique
-    picked = np.random.default_rng(seed).choice(len(unique), size=limit, replace=False)
-    return [unique[i] for i in sorted(picked)]

@@ -43,6 +43,10 @@ class TrainStats:
                 "last_loss": self.last_loss, "seconds": round(self.seconds, 2)}
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss stopped being a finite number: the weights are those of the last finite step."""
+
+
 def planned_batches(n_items: int, settings: OptimSettings, seed: int) -> list[np.ndarray]:
     """Every epoch's shuffled index batches, cut at `max_steps`; seeded, so a rerun sees the same order."""
     if n_items < 1:
@@ -58,7 +62,10 @@ def planned_batches(n_items: int, settings: OptimSettings, seed: int) -> list[np
 def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], torch.Tensor],
           settings: OptimSettings, seed: int, device: torch.device, dtype: torch.dtype | None,
           desc: str, progress: ProgressFn | None = None) -> TrainStats:
-    """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples."""
+    """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples.
+
+    A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
+    good step is learned, and the caller's output is never written."""
     batches = planned_batches(n_items, settings, seed)
     decay = [p for n, p in module.named_parameters() if not any(k in n for k in _NO_DECAY)]
     no_decay = [p for n, p in module.named_parameters() if any(k in n for k in _NO_DECAY)]
@@ -70,9 +77,14 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
     module.train()
     losses: list[float] = []
     started = time.perf_counter()
-    for index in track(batches, len(batches), desc, progress):
+    for step, index in enumerate(track(batches, len(batches), desc, progress), start=1):
         with autocast(device, dtype):
             loss = batch_loss(index)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"{desc}: the loss became {value} at step {step} of {len(batches)}, so training "
+                                   "stopped there; lower this stage's learning rate (--cross-lr, --bi-lr, "
+                                   "--warmup-lr) or use --precision fp32")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
@@ -80,7 +92,7 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
-        losses.append(float(loss.detach()))
+        losses.append(value)
     module.eval()
     window = max(1, min(10, len(losses) // 4))
     return TrainStats(steps=len(batches), examples=sum(len(b) for b in batches),
