@@ -87,7 +87,7 @@ def _publish(manifest: RunManifest, summary: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
     config = with_evaluation(config)
-    preflight(config, args.debug)
+    preflight(config, Path(args.out), args.debug)
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
         full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)

@@ -32,7 +32,7 @@ def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "")
 def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0])
     config = with_evaluation(config)
-    preflight(config, args.debug)
+    preflight(config, Path(args.out), args.debug)
     with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug):
         outcome = run_plain(args.preset, config, Path(args.out))
     print(text_table(list(outcome["scores"].items())))

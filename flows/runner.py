@@ -9,14 +9,17 @@ No Prefect import here, so a bare GPU box runs the same code.
 from __future__ import annotations
 
 import contextlib
-import functools
 import errno
+import functools
+import os
 import socket
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
+
+from huggingface_hub import try_to_load_from_cache
 
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.hashing import file_digest, folder_digest, value_digest
@@ -28,6 +31,7 @@ from models.cycle import (KINDS, CycleResult, StageCall, StageOutput, export_key
 from models.data import DEV, OWN_DEV, DataError, benchmark_dir, evaluation_sets, load_run_pool
 from models.evaluation import selection_metric
 from models.encoders.lengths import pool_truncations
+from models.encoders.installed import SHORT_NAMES
 from models.encoders.sources import carries_code, resolve_model_source
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
@@ -41,11 +45,13 @@ DATA_STAGES = {"pool", "scores"}
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
 
 
-def preflight(config: PipelineConfig, debug: bool = False) -> None:
+def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
     """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
     a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes
     (`debug`: the traceback as well)."""
     try:
+        check_out(out)
+        check_hub_models(config)
         for note in input_notes(config):
             print(f"note: {note}", file=sys.stderr)
         if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
@@ -58,6 +64,28 @@ def preflight(config: PipelineConfig, debug: bool = False) -> None:
             raise
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def check_hub_models(config: PipelineConfig) -> None:
+    """A model that is neither a folder nor installed comes from the hub: offline, it must already be cached."""
+    for model in (*config.members, *config.frozen_labellers):
+        source = resolve_model_source(model)
+        if Path(source).is_dir() or isinstance(try_to_load_from_cache(source, "config.json"), str):
+            continue
+        if os.environ.get("HF_HUB_OFFLINE") or not hub_reachable():
+            raise DataError(f"model {model!r} is not a local folder or an installed name ({', '.join(SHORT_NAMES)}), "
+                            "and the Hugging Face hub cannot be reached to fetch it; pass a model folder or an "
+                            "installed name")
+
+
+def check_out(out: Path) -> None:
+    """The output root must be a folder this user can write (created when missing)."""
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not existing.is_dir():
+        raise DataError(f"--out {out}: {existing} is a file, not a folder; give a folder for the runs (created when "
+                        "missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"--out {out}: cannot write in {existing}; give a folder you can write to")
 
 
 @contextlib.contextmanager

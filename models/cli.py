@@ -55,6 +55,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def parse_config(argv: Sequence[str] | None, description: str) -> tuple[PipelineConfig, argparse.Namespace]:
     chosen = _preset_named(argv)
     parser = argparse.ArgumentParser(description=description, epilog=EXAMPLES,
+                                     usage="%(prog)s [--preset NAME] [--OPTION VALUE ...]  (--help: every option)",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_options(parser, PRESETS[chosen], chosen)
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings "

@@ -83,3 +83,17 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
     error = capsys.readouterr().err
     assert "Traceback" in error and "Invalid learning rate" in error
     assert f"Finished stages are kept under {tmp_path / 'store'}; rerun the command" in error
+
+
+def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_traceback() -> None:
+    """benchmarks/bad_inputs.py's cases (the ones docs/BAD_INPUTS.md shows), each a real CLI call offline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.bad_inputs import CASES, run_case
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = dict(zip([case.name for case in CASES], pool.map(run_case, CASES)))
+    for name, (_flags, code, stderr) in outcomes.items():
+        assert code == 2, f"{name}: exit {code}\n{stderr}"
+        assert "Traceback" not in stderr and 1 <= len(stderr.splitlines()) <= 2, f"{name}:\n{stderr}"
+        assert "error: " in stderr, name

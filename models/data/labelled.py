@@ -29,6 +29,6 @@ def load_labelled_pairs(path: Path, text_a: str = "sentence1", text_b: str = "se
         raise DataError(f"{path}, data row {row}: label column {label!r} holds {table[label].iloc[row - 1]!r}, "
                         "not a number; labels must be graded scores or 0/1")
     if np.unique(values).size < 2:
-        raise DataError(f"{path}: every label in column {label!r} is {values[0]!r}; "
+        raise DataError(f"{path}: every label in column {label!r} is {values[0]:g}; "
                         "a correlation or ROC-AUC needs at least two different labels")
     return LabelledPairs(path.name, texts["text_a"].tolist(), texts["text_b"].tolist(), values)

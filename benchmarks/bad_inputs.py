@@ -1,0 +1,125 @@
+"""Every bad input we know of, fed to `python -m flows.full_cycle`, and what the user sees: docs/BAD_INPUTS.md.
+
+Each case is a real command on a real (small, generated) file; the table records its exit code and its
+stderr as printed, so the doc cannot drift from the code.
+
+    python -m benchmarks.bad_inputs            # writes docs/BAD_INPUTS.md
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+GOOD_ROWS = [(f"how do I reset my password {i}", f"password reset steps {i}") for i in range(200)]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[Path], list[str]]  # writes its files under the folder, returns the command's flags
+
+
+def _csv(folder: Path, name: str, rows: list[tuple[object, object]], columns: tuple[str, str] = ("sentence1", "sentence2"),
+         **extra: list[object]) -> Path:
+    path = folder / name
+    pd.DataFrame({columns[0]: [a for a, _ in rows], columns[1]: [b for _, b in rows], **extra}).to_csv(path, index=False)
+    return path
+
+
+def _pool(path: Path, *flags: str) -> list[str]:
+    return ["--pool", "custom", "--pool-path", str(path), *flags]
+
+
+def _write(folder: Path, name: str, content: bytes) -> Path:
+    (folder / name).write_bytes(content)
+    return folder / name
+
+
+def _model_folder(folder: Path) -> Path:
+    """A model folder with pickled weights only, which we refuse to load."""
+    (folder / "model").mkdir()
+    _write(folder / "model", "config.json", b'{"model_type": "bert"}')
+    return _write(folder / "model", "pytorch_model.bin", b"pickle").parent
+
+
+CASES: tuple[Case, ...] = (
+    Case("pool file missing", lambda d: _pool(d / "absent.csv")),
+    Case("unsupported suffix", lambda d: _pool(_write(d, "pairs.xlsx", b"PK\x03\x04"))),
+    Case("empty file", lambda d: _pool(_write(d, "pairs.csv", b""))),
+    Case("header only", lambda d: _pool(_write(d, "pairs.csv", b"sentence1,sentence2\n"))),
+    Case("text columns named otherwise", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS, ("question", "answer")))),
+    Case("every row has an empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [("a", "")] * 5))),
+    Case("--strict and one empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [*GOOD_ROWS, ("a", "")]), "--strict")),
+    Case("too few pairs to train on", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS[:3]))),
+    Case("JSON lines: a broken line", lambda d: _pool(_write(d, "pairs.jsonl",
+                                                              b'{"sentence1": "a", "sentence2": "b"}\n{"sentence1": "a",\n'))),
+    Case("JSON lines: not an object", lambda d: _pool(_write(d, "pairs.jsonl", b'["a", "b"]\n'))),
+    Case("Latin-1 file read as UTF-8", lambda d: _pool(_write(d, "pairs.csv", "sentence1,sentence2\ncafé,open\n"
+                                                               .encode("latin-1")))),
+    Case("unknown --encoding", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--encoding", "klingon")),
+    Case("random bytes as Parquet", lambda d: _pool(_write(d, "pairs.parquet", b"not parquet at all"))),
+    Case("dev pairs: a label that is not a number",
+         lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--dev-pairs",
+                         str(_csv(d, "dev.csv", GOOD_ROWS[:3], label=[1, "high", 0])))),
+    Case("dev pairs: every label the same", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--dev-pairs",
+                                                            str(_csv(d, "dev.csv", GOOD_ROWS[:3], label=[1, 1, 1])))),
+    Case("dev pairs: no label column", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--dev-pairs",
+                                                       str(_csv(d, "dev.csv", GOOD_ROWS[:3])))),
+    Case("--eval dev without --dev-pairs", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--eval", "dev")),
+    Case("--pool custom without a file", lambda d: ["--pool", "custom"]),
+    Case("a built-in pool with no STS folder", lambda d: ["--pool", "sts", "--data-dir", str(d / "no-sts")]),
+    Case("unknown choice", lambda d: ["--warmup", "bert-flow"]),
+    Case("a number that cannot be", lambda d: ["--max-pairs", "0"]),
+    Case("a model folder without safetensors", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--model",
+                                                          str(_model_folder(d))]),
+    Case("a model name that is not installed or a folder", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)),
+                                                                       "--model", "no-such-model-xyz"]),
+    Case("--out is a file", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--out",
+                                       str(_write(d, "runs", b"a file"))]),
+)
+
+
+def run_case(case: Case) -> tuple[list[str], int, str]:
+    """Its flags (with the temp folder shown as DIR), exit code and stderr."""
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        flags = case.make(folder)
+        flags = flags if "--out" in flags else [*flags, "--out", str(folder / "out")]
+        env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
+        done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--labellers", "", *flags], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=300)
+        shown = lambda text: text.replace(temp, "DIR")  # noqa: E731
+        return [shown(flag) for flag in flags if not flag.startswith(str(folder / "out"))], done.returncode, \
+            shown(done.stderr.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "BAD_INPUTS.md")
+    args = parser.parse_args()
+    lines = ["# Bad inputs and what the user sees", "",
+             "Generated by `python -m benchmarks.bad_inputs`: each row ran `python -m flows.full_cycle --labellers '' "
+             "FLAGS` offline with no STS folder; DIR is the case's temp folder. Exit 2 is an input error, found "
+             "before any model loads.", "",
+             "| case | flags | exit | stderr |", "|---|---|---|---|"]
+    for case in CASES:
+        flags, code, stderr = run_case(case)
+        print(f"{case.name}: exit {code}\n  {stderr}", flush=True)
+        cell = stderr.replace("|", "\\|").replace("\n", "<br>")
+        lines.append(f"| {case.name} | `{' '.join(flags)}` | {code} | {cell} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
