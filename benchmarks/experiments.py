@@ -65,6 +65,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                                                                     "--max-pairs", "6000")),
     Experiment("labeller-both-6k-cross2", "labeller-both-6k with 2 cross-encoder epochs (376 steps)",
                (*TEACHER, *MPNET, "--labellers-join", "both", "--max-pairs", "6000", "--cross-epochs", "2")),
+    Experiment("labeller-all-6k", "labeller-both-6k, the bi-encoder distilling from every scorer (cross and bi)",
+               (*TEACHER, *MPNET, "--labellers-join", "both", "--max-pairs", "6000", "--distil-from", "all")),
     Experiment("cpu-isbert", "the cpu preset with the IS-BERT warm-up", ("--preset", "cpu", "--warmup", "isbert")),
     Experiment("cpu-mirror", "the cpu preset with the Mirror-BERT warm-up", ("--preset", "cpu", "--warmup", "mirror")),
     Experiment("cpu-simcse", "the cpu preset with the SimCSE warm-up", ("--preset", "cpu", "--warmup", "simcse")),
