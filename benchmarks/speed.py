@@ -1,0 +1,350 @@
+"""Our stages against sentence-transformers on the same work, side by side: benchmarks/SPEED.md.
+
+Each measurement runs in a fresh process (nothing cached from an earlier round), ours and theirs
+alternately (A B A B ...), with the same inputs, batch sizes, max lengths and threads; loading the
+model is not timed. Outputs are checked to agree, so speed never comes from doing less of the work.
+
+    python -m benchmarks.speed                                     # default model, 3 rounds -> benchmarks/SPEED.md
+    python -m benchmarks.speed --model PATH --pairs 32 --rounds 1 --json speed.json --out /tmp/SPEED.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+REPO = Path(__file__).resolve().parent.parent
+TASKS = ("bi_scoring", "cross_labelling", "cross_training", "bi_training")
+UNITS = {"bi_scoring": "pairs/s", "cross_labelling": "pairs/s", "cross_training": "examples/s",
+         "bi_training": "examples/s"}
+
+
+@dataclass(frozen=True)
+class Job:
+    task: str
+    side: str  # "ours" or "theirs"
+    model: str  # the bi-encoder folder
+    cross: str  # a cross-encoder folder made from the same model
+    scoring_pairs: str  # Parquet: text_a, text_b (STS test pairs)
+    training_pairs: str  # Parquet: text_a, text_b, label (pool pairs)
+    batch_size: int
+    max_length: int
+    threads: int
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[6:8]))
+    parser.add_argument("--model", default="minilm-l6", help="bi-encoder: installed name or folder (default: minilm-l6)")
+    parser.add_argument("--pairs", type=int, default=1000, help="pairs per task (default: 1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="A B rounds per task (default: 3)")
+    parser.add_argument("--batch-size", type=int, default=32, help="for every task and both sides (default: 32)")
+    parser.add_argument("--max-length", type=int, default=64, help="tokens per sentence or pair (default: 64)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
+    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"), help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SPEED.md")
+    args = parser.parse_args(argv)
+    if not args.data_dir:
+        parser.error("the STS test pairs are the scoring input: pass --data-dir or set STS_DATA_DIR")
+
+    with tempfile.TemporaryDirectory() as temp:
+        jobs = _jobs(args, Path(temp))
+        context = multiprocessing.get_context("spawn")
+        runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for round_no in range(args.rounds):
+            for task in TASKS:
+                for side in ("ours", "theirs"):
+                    outcome = _in_fresh_process(context, jobs[task, side])
+                    runs.setdefault((task, side), []).append(outcome)
+                    print(f"round {round_no + 1} {task:<16} {side:<6} {outcome['seconds']:8.2f} s  "
+                          f"peak {outcome['peak_rss_mb']:.0f} MB", flush=True)
+        figures = _figures(runs, args, jobs)
+    _write_report(figures, args, argv)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
+    """The inputs every process reads: STS test pairs for scoring, pool pairs for training, one cross folder."""
+    from models.data import load_pool, load_test_sets
+    from models.encoders.bi_encoder import BiEncoder
+    from models.encoders.cross_encoder import CrossEncoder
+
+    rng = np.random.default_rng(0)
+    sets = load_test_sets(Path(args.data_dir))
+    scoring = pd.DataFrame({"text_a": [a for s in sets.values() for a in s.sentences1],
+                            "text_b": [b for s in sets.values() for b in s.sentences2]})
+    scoring = scoring.iloc[np.sort(rng.choice(len(scoring), min(args.pairs, len(scoring)), replace=False))]
+    pool = load_pool("sts_sickr", Path(args.data_dir))
+    training = pool.iloc[np.sort(rng.choice(len(pool), min(args.pairs, len(pool)), replace=False))].copy()
+    training["label"] = rng.uniform(0, 1, len(training)).astype(np.float32)  # values do not change the cost
+    scoring.to_parquet(temp / "scoring.parquet")
+    training.to_parquet(temp / "training.parquet")
+    import torch
+
+    # Both sides load the same folders: a sentence-transformers layout (so the pooling is the same) and a
+    # cross-encoder with a seeded head.
+    BiEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "bi")
+    torch.manual_seed(0)
+    CrossEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "cross")
+    return {(task, side): Job(task, side, str(temp / "bi"), str(temp / "cross"), str(temp / "scoring.parquet"),
+                              str(temp / "training.parquet"), args.batch_size, args.max_length, args.threads)
+            for task in TASKS for side in ("ours", "theirs")}
+
+
+def _in_fresh_process(context: Any, job: Job) -> dict[str, Any]:
+    queue = context.Queue()
+    process = context.Process(target=measure, args=(job, queue))
+    process.start()
+    outcome = queue.get()
+    process.join()
+    if "error" in outcome:
+        raise RuntimeError(f"{job.task} ({job.side}) failed: {outcome['error']}")
+    return outcome
+
+
+def measure(job: Job, queue: Any) -> None:
+    """In the child: load (untimed), run the task once (timed), report time, output and peak RSS."""
+    try:
+        import torch
+
+        torch.set_num_threads(job.threads)
+        run = _RUNNERS[job.task, job.side](job)  # loads, returns the timed call
+        started = time.perf_counter()
+        output = run()
+        seconds = time.perf_counter() - started
+        queue.put({"seconds": seconds, "output": None if output is None else np.asarray(output).tolist(),
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    except Exception as error:  # reported to the parent, which stops with it
+        queue.put({"error": f"{type(error).__name__}: {error}"})
+
+
+def _pairs(path: str) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def _runtime() -> Any:
+    from models.runtime import Runtime
+
+    return Runtime.create("cpu", "fp32", 0)
+
+
+def _ours_bi_scoring(job: Job) -> Callable[[], Any]:
+    from models.encoders.bi_encoder import BiEncoder
+
+    frame, bi = _pairs(job.scoring_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
+    return lambda: bi.similarity(frame["text_a"].tolist(), frame["text_b"].tolist(), job.batch_size)
+
+
+def _theirs_bi_scoring(job: Job) -> Callable[[], Any]:
+    from sentence_transformers import SentenceTransformer
+
+    frame, model = _pairs(job.scoring_pairs), SentenceTransformer(job.model, device="cpu")
+    model.max_seq_length = job.max_length
+
+    def run() -> np.ndarray:
+        a = model.encode(frame["text_a"].tolist(), batch_size=job.batch_size, normalize_embeddings=True)
+        b = model.encode(frame["text_b"].tolist(), batch_size=job.batch_size, normalize_embeddings=True)
+        return (a * b).sum(axis=1)
+
+    return run
+
+
+def _ours_cross_labelling(job: Job) -> Callable[[], Any]:
+    from models.encoders.cross_encoder import CrossEncoder
+
+    frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
+    return lambda: cross.score(frame["text_a"].tolist(), frame["text_b"].tolist(), False, job.batch_size)
+
+
+def _theirs_cross_labelling(job: Job) -> Callable[[], Any]:
+    from sentence_transformers import CrossEncoder
+
+    frame, cross = _pairs(job.training_pairs), CrossEncoder(job.cross, max_length=job.max_length, device="cpu")
+    pairs = list(zip(frame["text_a"], frame["text_b"]))
+    return lambda: cross.predict(pairs, batch_size=job.batch_size, show_progress_bar=False)
+
+
+def _config(job: Job) -> Any:
+    from models.config import PipelineConfig
+
+    return PipelineConfig(cross_batch_size=job.batch_size, cross_max_length=job.max_length, cross_epochs=1,
+                          bi_batch_size=job.batch_size, bi_max_length=job.max_length, bi_epochs=1, device="cpu",
+                          precision="fp32")
+
+
+def _ours_cross_training(job: Job) -> Callable[[], Any]:
+    from models.encoders.cross_encoder import CrossEncoder
+    from models.training.stages import fit_cross_encoder
+
+    frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
+    return lambda: fit_cross_encoder(cross, frame["text_a"].tolist(), frame["text_b"].tolist(),
+                                     frame["label"].to_numpy(), _config(job), _runtime()) and None
+
+
+def _theirs_cross_training(job: Job) -> Callable[[], Any]:
+    from datasets import Dataset
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    frame, config = _pairs(job.training_pairs), _config(job)
+    cross = CrossEncoder(job.cross, max_length=job.max_length, device="cpu")
+    labels = frame["label"].tolist()
+    data = Dataset.from_dict({"sentence_A": [*frame["text_a"], *frame["text_b"]],  # both orders, as ours
+                              "sentence_B": [*frame["text_b"], *frame["text_a"]], "label": labels + labels})
+    trainer = CrossEncoderTrainer(model=cross, train_dataset=data, loss=BinaryCrossEntropyLoss(cross),
+                                  args=CrossEncoderTrainingArguments(**_trainer_args(job, config.cross_lr,
+                                                                                     config.cross_warmup_ratio)))
+    return lambda: trainer.train() and None
+
+
+def _ours_bi_training(job: Job) -> Callable[[], Any]:
+    from models.encoders.bi_encoder import BiEncoder
+    from models.training.stages import distil_bi_encoder
+
+    frame, bi = _pairs(job.training_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
+    return lambda: distil_bi_encoder(bi, frame["text_a"].tolist(), frame["text_b"].tolist(),
+                                     frame["label"].to_numpy(), _config(job), _runtime()) and None
+
+
+def _theirs_bi_training(job: Job) -> Callable[[], Any]:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, \
+        SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+
+    frame, config = _pairs(job.training_pairs), _config(job)
+    model = SentenceTransformer(job.model, device="cpu")
+    model.max_seq_length = job.max_length
+    data = Dataset.from_dict({"sentence1": frame["text_a"].tolist(), "sentence2": frame["text_b"].tolist(),
+                              "score": frame["label"].tolist()})
+    trainer = SentenceTransformerTrainer(model=model, train_dataset=data, loss=CosineSimilarityLoss(model),
+                                         args=SentenceTransformerTrainingArguments(
+                                             **_trainer_args(job, config.bi_lr, config.bi_warmup_ratio)))
+    return lambda: trainer.train() and None
+
+
+def _trainer_args(job: Job, lr: float, warmup_ratio: float) -> dict[str, Any]:
+    """The Hugging Face trainer set to our loop: one epoch, same batch, rate and warm-up; no saving or logging."""
+    return dict(output_dir=tempfile.mkdtemp(prefix="speed-trainer-"), per_device_train_batch_size=job.batch_size,
+                num_train_epochs=1, learning_rate=lr, warmup_steps=warmup_ratio, weight_decay=0.01,
+                save_strategy="no", report_to=[], logging_strategy="no", use_cpu=True, seed=0,
+                disable_tqdm=True, dataloader_num_workers=0)
+
+
+_RUNNERS: dict[tuple[str, str], Callable[[Job], Callable[[], Any]]] = {
+    ("bi_scoring", "ours"): _ours_bi_scoring, ("bi_scoring", "theirs"): _theirs_bi_scoring,
+    ("cross_labelling", "ours"): _ours_cross_labelling, ("cross_labelling", "theirs"): _theirs_cross_labelling,
+    ("cross_training", "ours"): _ours_cross_training, ("cross_training", "theirs"): _theirs_cross_training,
+    ("bi_training", "ours"): _ours_bi_training, ("bi_training", "theirs"): _theirs_bi_training,
+}
+
+
+def _figures(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Namespace,
+             jobs: dict[tuple[str, str], Job]) -> dict[str, Any]:
+    """Medians, throughputs, ratios (ours over theirs, higher is better), agreement and peak memory."""
+    items = {"bi_scoring": args.pairs, "cross_labelling": args.pairs, "cross_training": 2 * args.pairs,
+             "bi_training": args.pairs}
+    figures: dict[str, Any] = {"tasks": {}}
+    for task in TASKS:
+        seconds = {side: statistics.median(r["seconds"] for r in runs[task, side]) for side in ("ours", "theirs")}
+        n = min(items[task], len(pd.read_parquet(jobs[task, "ours"].scoring_pairs if task == "bi_scoring"
+                                                 else jobs[task, "ours"].training_pairs)))
+        n = n * 2 if task == "cross_training" else n
+        figures["tasks"][task] = {
+            "unit": UNITS[task], "items": n,
+            **{f"{side}_seconds": round(s, 3) for side, s in seconds.items()},
+            **{f"{side}_per_s": round(n / s, 1) for side, s in seconds.items()},
+            **{f"{side}_peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs[task, side])) for side in seconds},
+        }
+        figures[f"{task}_ratio"] = round(seconds["theirs"] / seconds["ours"], 3)
+    figures.update(_agreement(runs))
+    figures.update(_encode_peak(jobs["bi_scoring", "ours"], figures["tasks"]["bi_scoring"]["ours_seconds"]))
+    return figures
+
+
+def _agreement(runs: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, Any]:
+    """Cosines within 1e-4; cross scores ranked alike (Spearman > 0.999)."""
+    ours, theirs = (np.asarray(runs["bi_scoring", side][0]["output"]) for side in ("ours", "theirs"))
+    cosine_gap = float(np.max(np.abs(ours - theirs)))
+    ours, theirs = (np.asarray(runs["cross_labelling", side][0]["output"]) for side in ("ours", "theirs"))
+    rank = float(spearmanr(ours, theirs).statistic) if len(ours) > 1 else 1.0
+    if cosine_gap > 1e-4 or not rank > 0.999:
+        raise SystemExit(f"outputs disagree: cosine gap {cosine_gap:.2e} (limit 1e-4), cross Spearman {rank:.5f}")
+    return {"bi_cosine_max_gap": cosine_gap, "cross_score_spearman": rank}
+
+
+def _encode_peak(job: Job, seconds: float) -> dict[str, Any]:
+    """Achieved GFLOP/s of our bi-encoder scoring (distinct sentences, real tokens) against a measured matmul."""
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    frame = _pairs(job.scoring_pairs)
+    sentences = list(dict.fromkeys([*frame["text_a"], *frame["text_b"]]))
+    tokenizer, config = AutoTokenizer.from_pretrained(job.model), AutoConfig.from_pretrained(job.model)
+    lengths = np.array([len(ids) for ids in tokenizer(sentences, truncation=True, max_length=job.max_length)["input_ids"]])
+    model = AutoModel.from_pretrained(job.model)
+    per_token = 2 * sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+    attention = 4 * config.num_hidden_layers * config.hidden_size * lengths.astype(float) ** 2
+    flops = float(per_token * lengths.sum() + attention.sum())
+    torch.set_num_threads(job.threads)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        a @ b
+        timings.append(time.perf_counter() - started)
+    peak = 2 * 1024 ** 3 / statistics.median(timings) / 1e9
+    achieved = flops / seconds / 1e9
+    return {"encode_gflops": round(achieved, 1), "matmul_peak_gflops": round(peak, 1),
+            "encode_peak_fraction": round(achieved / peak, 3)}
+
+
+def _write_report(figures: dict[str, Any], args: argparse.Namespace, argv: Sequence[str] | None) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout
+    command = "python -m benchmarks.speed " + " ".join(argv if argv is not None else sys.argv[1:])
+    rows = "\n".join(
+        f"| {task} | {f['items']} | {f['unit']} | {f['ours_per_s']} | {f['theirs_per_s']} | "
+        f"**{figures[f'{task}_ratio']:.2f}x** | {f['ours_peak_rss_mb']} | {f['theirs_peak_rss_mb']} |"
+        for task, f in figures["tasks"].items())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(f"""# Speed: ours against sentence-transformers
+
+`{command.strip()}` at commit {commit.strip()} on {platform.node()} ({os.cpu_count()} cores,
+{args.threads} torch threads), {datetime.now(timezone.utc).isoformat(timespec='minutes')}. Model `{args.model}`,
+batch {args.batch_size}, max length {args.max_length}, median of {args.rounds} round(s), each measurement in a
+fresh process (cold), ours and theirs alternating. Ratio: ours over theirs in throughput (higher is better).
+
+| task | items | unit | ours | theirs | ratio | ours peak RSS MB | theirs peak RSS MB |
+|---|---|---|---|---|---|---|---|
+{rows}
+
+Agreement: largest cosine gap {figures['bi_cosine_max_gap']:.1e}; cross scores' Spearman
+{figures['cross_score_spearman']:.5f}. Encoding (our bi scoring, real tokens of distinct sentences):
+{figures['encode_gflops']} GFLOP/s against a measured 1024x1024 fp32 matmul of {figures['matmul_peak_gflops']}
+GFLOP/s, {100 * figures['encode_peak_fraction']:.0f}% of it.
+""")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""benchmarks/speed.py runs end to end on the tiny model, so the benchmark cannot rot."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.speed import TASKS, main
+
+pytestmark = pytest.mark.slow
+
+
+def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir: Path, sts_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--rounds", "1",
+                    "--json", str(tmp_path / "speed.json"), "--out", str(tmp_path / "SPEED.md")])
+    assert json.loads((tmp_path / "speed.json").read_text()) == figures
+    for task in TASKS:
+        assert figures[f"{task}_ratio"] > 0 and figures["tasks"][task]["ours_peak_rss_mb"] > 0
+    assert figures["bi_cosine_max_gap"] <= 1e-4 and figures["cross_score_spearman"] > 0.999
+    assert 0 < figures["encode_peak_fraction"]
+    assert "| bi_scoring | 24 |" in (tmp_path / "SPEED.md").read_text()
