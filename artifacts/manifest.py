@@ -23,6 +23,7 @@ class ManifestEntry:
     seconds: float
     metrics: dict[str, Any] = field(default_factory=dict)
     member: str | None = None  # the member or scorer the stage ran for (mutual runs)
+    peak_rss_mb: float | None = None  # the process's largest resident set while the stage ran
 
 
 @dataclass

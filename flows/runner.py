@@ -216,7 +216,7 @@ class StoreExecutor:
     def record(self, call: StageCall[Artifact], result: StageResult, status: str) -> StageOutput[Artifact]:
         self.log(f"{call.title:<40} {status:<6} {result.seconds:7.1f} s  {Path(result.artifact.path).name}")
         self.manifest.add(ManifestEntry(call.stage, call.cycle, result.artifact.path, result.artifact.sha256, status,
-                                        result.seconds, result.metrics, call.member))
+                                        result.seconds, result.metrics, call.member, result.peak_rss_mb))
         self.manifest.write(self.manifest_path)
         return StageOutput(result.artifact, result.metrics)
 
@@ -271,8 +271,8 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
                                                           if metric and value is not None else "")
                     for kind, (path, value) in recommended_exports(manifest, metric).items())
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
-    stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} |"
-                       for e in manifest.entries)
+    stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} | "
+                       f"{e.peak_rss_mb if e.peak_rss_mb is not None else '-'} |" for e in manifest.entries)
     pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
     notes = "".join(f"\n- {note}" for note in manifest.notes)
     return f"""# Trans-Encoder run `{manifest.run_name}`
@@ -287,8 +287,8 @@ Use these exports:
 
 {figure}
 
-| stage | cycle | member | status | seconds |
-|---|---|---|---|---|
+| stage | cycle | member | status | seconds | peak RSS MB |
+|---|---|---|---|---|---|
 {stages}
 
 Load the recommended exports with sentence-transformers:

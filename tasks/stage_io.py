@@ -21,6 +21,7 @@ from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import evaluation_sets, load_run_pool
 from models.evaluation import predict_sets, scores_of
+from models.memory import peak_rss
 from models.progress import ProgressFn
 from models.runtime import Runtime, seed_everything
 from models.training import folders
@@ -37,16 +38,18 @@ class StageResult:
     artifact: Artifact
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    peak_rss_mb: float | None = None  # this stage's largest resident set (None when it was cached)
 
 
 def run_stage(stage: str, config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None,
               target: Path, progress: ProgressFn | None = None) -> StageResult:
-    """Run `stage` into `target` (written atomically, then sealed with its digest)."""
+    """Run `stage` into `target` (written atomically, then sealed with its digest), measuring its peak memory."""
     started = time.perf_counter()
     seed_everything(config.seed)
     member = config.for_member(params["model"]) if "model" in params else config
-    metrics = STAGES[stage](member, inputs, params, cycle, target, progress)
-    return StageResult(Store.seal(target), metrics, round(time.perf_counter() - started, 2))
+    with peak_rss() as peak:
+        metrics = STAGES[stage](member, inputs, params, cycle, target, progress)
+    return StageResult(Store.seal(target), metrics, round(time.perf_counter() - started, 2), peak.mb)
 
 
 def stored_metrics(stage: str, artifact: Artifact) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     run_dir = Path(outcome["run_dir"])
     sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
     assert {e["status"] for e in entries(run_dir)} == {"ran"}
+    assert all(e["peak_rss_mb"] > 100 for e in entries(run_dir)), "each stage reports its peak memory"
 
     again = run_plain("paper", config, tmp_path)
     assert again["scores"] == scores, "a rerun reads every score back from the store"

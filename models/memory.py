@@ -1,0 +1,44 @@
+"""Peak resident memory of a block of work, sampled, so each stage can report its own peak (not the process's)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb() -> float:
+    """This process's resident set now (Linux /proc), else its lifetime peak (other systems)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * _PAGE / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Peak:
+    mb: float = 0.0
+
+
+@contextlib.contextmanager
+def peak_rss(interval: float = 0.1) -> Iterator[Peak]:
+    """The largest resident set seen while the block runs, sampled every `interval` seconds."""
+    peak, done = Peak(rss_mb()), threading.Event()
+
+    def sample() -> None:
+        while not done.wait(interval):
+            peak.mb = max(peak.mb, rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+        peak.mb = round(max(peak.mb, rss_mb()))
