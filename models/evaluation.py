@@ -6,7 +6,7 @@ from typing import Mapping
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from models.encoders.bi_encoder import BiEncoder
+from models.encoders.bi_encoder import BiEncoder, pair_cosines
 from models.encoders.cross_encoder import CrossEncoder
 from models.config import PipelineConfig
 from models.data import DEV, OWN_DEV, TEST_SETS, LabelledPairs
@@ -55,6 +55,10 @@ def benchmark_sets(test_sets: Mapping[str, LabelledPairs], dev: LabelledPairs | 
 def predict_sets(model: BiEncoder | CrossEncoder, sets: Mapping[str, LabelledPairs], runtime: Runtime,
                  batch_size: int = 128, progress: ProgressFn | None = None) -> dict[str, np.ndarray]:
     model.to(runtime.device)
+    if isinstance(model, BiEncoder):  # one pass over the sets' distinct sentences: STS-B repeats STS12-16's
+        embeddings, row = model.embed_distinct([t for p in sets.values() for t in (*p.sentences1, *p.sentences2)],
+                                               batch_size, runtime.dtype, progress)
+        return {name: pair_cosines(embeddings, row, p.sentences1, p.sentences2) for name, p in sets.items()}
     return {name: _predict(model, pairs, runtime, batch_size, progress) for name, pairs in sets.items()}
 
 

@@ -72,7 +72,7 @@ class BiEncoder(nn.Module):
         tokens = self.token_features(features)
         return tokens[:, 0] if self.pooling == "cls" else masked_mean(tokens, features["attention_mask"])
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def encode(self, texts: Sequence[str], batch_size: int = 64, dtype: torch.dtype | None = None,
                progress: ProgressFn | None = None, desc: str = "encode") -> np.ndarray:
         """L2-normalised float32 embeddings, in the order of `texts`."""
@@ -91,12 +91,15 @@ class BiEncoder(nn.Module):
     def similarity(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 64,
                    dtype: torch.dtype | None = None, progress: ProgressFn | None = None) -> np.ndarray:
         """Cosine of each pair; every distinct sentence is encoded once."""
-        unique = list(dict.fromkeys([*texts_a, *texts_b]))
-        position = {text: i for i, text in enumerate(unique)}
-        embeddings = self.encode(unique, batch_size, dtype, progress, desc="bi-encoder scoring")
-        a = embeddings[[position[t] for t in texts_a]]
-        b = embeddings[[position[t] for t in texts_b]]
-        return (a * b).sum(axis=1)
+        embeddings, row = self.embed_distinct([*texts_a, *texts_b], batch_size, dtype, progress)
+        return pair_cosines(embeddings, row, texts_a, texts_b)
+
+    def embed_distinct(self, texts: Sequence[str], batch_size: int = 64, dtype: torch.dtype | None = None,
+                       progress: ProgressFn | None = None) -> tuple[np.ndarray, dict[str, int]]:
+        """Each distinct text encoded once (benchmarks and pools repeat sentences): embeddings and each text's row."""
+        unique = list(dict.fromkeys(texts))
+        return self.encode(unique, batch_size, dtype, progress, desc="bi-encoder scoring"), \
+            {text: i for i, text in enumerate(unique)}
 
     def save(self, path: str | Path) -> Path:
         """Write the sentence-transformers folder layout (Transformer, [NgramCNN], Pooling, Normalize)."""
@@ -124,6 +127,12 @@ class BiEncoder(nn.Module):
                                             for i, (folder, kind) in enumerate(modules)])
         _write_json(path / "config_sentence_transformers.json", {"similarity_fn_name": "cosine"})
         return path
+
+
+def pair_cosines(embeddings: np.ndarray, row: dict[str, int], texts_a: Sequence[str],
+                 texts_b: Sequence[str]) -> np.ndarray:
+    """Cosine of each (a, b) from normalised embeddings looked up by text."""
+    return (embeddings[[row[t] for t in texts_a]] * embeddings[[row[t] for t in texts_b]]).sum(axis=1)
 
 
 def masked_mean(tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
