@@ -118,6 +118,19 @@ def test_planned_batches_are_seeded_and_capped() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(first, planned_batches(10, settings, seed=1)))
 
 
+def test_length_grouped_batches_cover_every_example_once_with_less_padding() -> None:
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 60, size=2000).tolist()
+    settings = OptimSettings(lr=1e-3, batch_size=16, epochs=1)
+    grouped, plain = planned_batches(2000, settings, 3, lengths), planned_batches(2000, settings, 3)
+    assert sorted(np.concatenate(grouped).tolist()) == list(range(2000)), "each example once per epoch"
+    padded = lambda batches: sum(len(b) * max(lengths[i] for i in b) for b in batches)  # noqa: E731
+    assert padded(grouped) < 0.8 * padded(plain), "batches of similar lengths pad less"
+    starts = [min(b) for b in grouped]
+    assert starts != sorted(starts), "the batches themselves stay shuffled"
+    assert all(np.array_equal(a, b) for a, b in zip(grouped, planned_batches(2000, settings, 3, lengths)))
+
+
 def test_presets_and_bad_settings() -> None:
     assert preset("paper").bi_epochs == 10 and preset("paper").temperature == 0.04
     assert preset("cpu", cycles=2).cycles == 2

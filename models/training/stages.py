@@ -66,7 +66,7 @@ def fit_cross_encoder(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequ
 
     cross.to(runtime.device)
     return train(cross, len(first), batch_loss, _optim_settings(config, "cross"), runtime.seed, runtime.device,
-                 runtime.dtype, "fit cross-encoder", progress)
+                 runtime.dtype, "fit cross-encoder", progress, [len(a) + len(b) for a, b in zip(first, second)])
 
 
 def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], labels: np.ndarray,
@@ -82,7 +82,7 @@ def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[s
 
     bi.to(runtime.device)
     return train(bi, len(texts_a), batch_loss, _optim_settings(config, "bi"), runtime.seed, runtime.device,
-                 runtime.dtype, "distil bi-encoder", progress)
+                 runtime.dtype, "distil bi-encoder", progress, [len(a) + len(b) for a, b in zip(texts_a, texts_b)])
 
 
 def _optim_settings(config: PipelineConfig, model: Literal["cross", "bi"]) -> OptimSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -47,30 +47,44 @@ class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number: the weights are those of the last finite step."""
 
 
-def planned_batches(n_items: int, settings: OptimSettings, seed: int) -> list[np.ndarray]:
-    """Every epoch's shuffled index batches, cut at `max_steps`; seeded, so a rerun sees the same order."""
+LENGTH_WINDOW = 50  # batches whose examples are sorted by length together before the batches are shuffled
+
+
+def planned_batches(n_items: int, settings: OptimSettings, seed: int,
+                    lengths: Sequence[int] | None = None) -> list[np.ndarray]:
+    """Every epoch's shuffled index batches, cut at `max_steps`; seeded, so a rerun sees the same order.
+
+    With `lengths`, each window of LENGTH_WINDOW shuffled batches is regrouped so a batch holds examples of
+    similar length (less padding to compute), and the epoch's batches are then shuffled again."""
     if n_items < 1:
         raise ValueError("nothing to train on: the stage got no examples")
     rng = np.random.default_rng(seed)
+    size = settings.batch_size
     batches: list[np.ndarray] = []
     for _ in range(settings.epochs):
         order = rng.permutation(n_items)
-        batches += [order[i:i + settings.batch_size] for i in range(0, n_items, settings.batch_size)]
+        if lengths is not None:
+            window = size * LENGTH_WINDOW
+            order = np.concatenate([part[np.argsort([lengths[i] for i in part], kind="stable")]
+                                    for part in np.split(order, range(window, n_items, window))])
+        epoch = [order[i:i + size] for i in range(0, n_items, size)]
+        batches += [epoch[i] for i in rng.permutation(len(epoch))] if lengths is not None else epoch
     return batches[:settings.max_steps] if settings.max_steps else batches
 
 
 def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], torch.Tensor],
           settings: OptimSettings, seed: int, device: torch.device, dtype: torch.dtype | None,
-          desc: str, progress: ProgressFn | None = None) -> TrainStats:
+          desc: str, progress: ProgressFn | None = None, lengths: Sequence[int] | None = None) -> TrainStats:
     """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples.
 
     A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
     good step is learned, and the caller's output is never written."""
-    batches = planned_batches(n_items, settings, seed)
+    batches = planned_batches(n_items, settings, seed, lengths)
     decay = [p for n, p in module.named_parameters() if not any(k in n for k in _NO_DECAY)]
     no_decay = [p for n, p in module.named_parameters() if any(k in n for k in _NO_DECAY)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr,
+                                  fused=device.type in ("cpu", "cuda"))  # one kernel per step, same update
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(len(batches) * settings.warmup_ratio), len(batches))
     scaler = grad_scaler(device, dtype)
