@@ -93,13 +93,12 @@ def run_case(case: Case) -> tuple[list[str], int, str]:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         flags = case.make(folder)
-        flags = flags if "--out" in flags else [*flags, "--out", str(folder / "out")]
+        out = [] if "--out" in flags else ["--out", str(folder / "out")]  # a default --out away from the repo
         env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
-        done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--labellers", "", *flags], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--labellers", "", *flags, *out], cwd=REPO,
                               env=env, capture_output=True, text=True, timeout=300)
         shown = lambda text: text.replace(temp, "DIR")  # noqa: E731
-        return [shown(flag) for flag in flags if not flag.startswith(str(folder / "out"))], done.returncode, \
-            shown(done.stderr.strip())
+        return [shown(flag) for flag in flags], done.returncode, shown(done.stderr.strip())
 
 
 def main() -> None:

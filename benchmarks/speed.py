@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from queue import Empty
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -119,7 +120,13 @@ def _in_fresh_process(context: Any, job: Job) -> dict[str, Any]:
     queue = context.Queue()
     process = context.Process(target=measure, args=(job, queue))
     process.start()
-    outcome = queue.get()
+    while True:  # a child killed outright (out of memory) never reports: notice it instead of waiting forever
+        try:
+            outcome = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{job.task} ({job.side}) died with exit code {process.exitcode}") from None
     process.join()
     if "error" in outcome:
         raise RuntimeError(f"{job.task} ({job.side}) failed: {outcome['error']}")
@@ -136,7 +143,8 @@ def measure(job: Job, queue: Any) -> None:
         started = time.perf_counter()
         output = run()
         seconds = time.perf_counter() - started
-        queue.put({"seconds": seconds, "output": None if output is None else np.asarray(output).tolist(),
+        # scoring outputs are compared across sides; a training run's return value is not an output
+        queue.put({"seconds": seconds, "output": output.tolist() if isinstance(output, np.ndarray) else None,
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     except Exception as error:  # reported to the parent, which stops with it
         queue.put({"error": f"{type(error).__name__}: {error}"})
@@ -202,7 +210,7 @@ def _ours_cross_training(job: Job) -> Callable[[], Any]:
 
     frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
     return lambda: fit_cross_encoder(cross, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                     frame["label"].to_numpy(), _config(job), _runtime()) and None
+                                     frame["label"].to_numpy(), _config(job), _runtime())
 
 
 def _theirs_cross_training(job: Job) -> Callable[[], Any]:
@@ -219,7 +227,7 @@ def _theirs_cross_training(job: Job) -> Callable[[], Any]:
     trainer = CrossEncoderTrainer(model=cross, train_dataset=data, loss=BinaryCrossEntropyLoss(cross),
                                   args=CrossEncoderTrainingArguments(**_trainer_args(job, config.cross_lr,
                                                                                      config.cross_warmup_ratio)))
-    return lambda: trainer.train() and None
+    return trainer.train
 
 
 def _ours_bi_training(job: Job) -> Callable[[], Any]:
@@ -228,7 +236,7 @@ def _ours_bi_training(job: Job) -> Callable[[], Any]:
 
     frame, bi = _pairs(job.training_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
     return lambda: distil_bi_encoder(bi, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                     frame["label"].to_numpy(), _config(job), _runtime()) and None
+                                     frame["label"].to_numpy(), _config(job), _runtime())
 
 
 def _theirs_bi_training(job: Job) -> Callable[[], Any]:
@@ -245,13 +253,14 @@ def _theirs_bi_training(job: Job) -> Callable[[], Any]:
     trainer = SentenceTransformerTrainer(model=model, train_dataset=data, loss=CosineSimilarityLoss(model),
                                          args=SentenceTransformerTrainingArguments(
                                              **_trainer_args(job, config.bi_lr, config.bi_warmup_ratio)))
-    return lambda: trainer.train() and None
+    return trainer.train
 
 
 def _trainer_args(job: Job, lr: float, warmup_ratio: float) -> dict[str, Any]:
-    """The Hugging Face trainer set to our loop: one epoch, same batch, rate and warm-up; no saving or logging."""
-    return dict(output_dir=tempfile.mkdtemp(prefix="speed-trainer-"), per_device_train_batch_size=job.batch_size,
-                num_train_epochs=1, learning_rate=lr, warmup_steps=warmup_ratio, weight_decay=0.01,
+    """The Hugging Face trainer set to our loop: one epoch, same batch, rate and warm-up; no saving or logging (its
+    output folder sits in the benchmark's temp folder, removed at the end)."""
+    return dict(output_dir=str(Path(job.cross).parent / f"trainer-{job.task}"),
+                per_device_train_batch_size=job.batch_size, num_train_epochs=1, learning_rate=lr, warmup_steps=warmup_ratio, weight_decay=0.01,
                 save_strategy="no", report_to=[], logging_strategy="no", use_cpu=True, seed=0,
                 disable_tqdm=True, dataloader_num_workers=0)
 
@@ -304,7 +313,8 @@ def _encode_peak(job: Job, seconds: float) -> dict[str, Any]:
     frame = _pairs(job.scoring_pairs)
     sentences = list(dict.fromkeys([*frame["text_a"], *frame["text_b"]]))
     tokenizer, config = AutoTokenizer.from_pretrained(job.model), AutoConfig.from_pretrained(job.model)
-    lengths = np.array([len(ids) for ids in tokenizer(sentences, truncation=True, max_length=job.max_length)["input_ids"]])
+    encoded = tokenizer(sentences, truncation=True, max_length=job.max_length)["input_ids"]
+    lengths = np.array([len(ids) for ids in encoded])
     model = AutoModel.from_pretrained(job.model)
     per_token = 2 * sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
     attention = 4 * config.num_hidden_layers * config.hidden_size * lengths.astype(float) ** 2

@@ -147,6 +147,7 @@ def tidy_note(tidy: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+@functools.cache
 def hub_reachable(timeout: float = 3.0) -> bool:
     """One quick connection attempt, so an offline machine is told at once instead of after minutes of retries."""
     try:
@@ -300,10 +301,10 @@ Load the recommended exports with sentence-transformers:
 
 def usage(chosen: Mapping[str, tuple[str, float | None]]) -> str:
     """The lines of Python that load the recommended bi- and cross-encoder."""
+    trust = ", trust_remote_code=True" if carries_code(chosen["bi"][0]) else ""  # IS-BERT's n-gram CNN
     return "\n".join([
         "from sentence_transformers import CrossEncoder, SentenceTransformer",
-        f"bi = SentenceTransformer({chosen['bi'][0]!r}{', trust_remote_code=True' if carries_code(chosen['bi'][0]) else ''})"
-        "        # bi.encode(sentences)",
+        f"bi = SentenceTransformer({chosen['bi'][0]!r}{trust})        # bi.encode(sentences)",
         f"cross = CrossEncoder({chosen['cross'][0]!r})         # cross.predict([(a, b), ...]) in [0, 1]",
     ])
 

@@ -41,11 +41,11 @@ class NgramCNN(nn.Module):
         return self.out_channels * len(self.windows)
 
     def local_features(self, token_embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """(batch, tokens, dimension) n-gram features; padding rows are zero."""
+        """(batch, tokens, dimension) n-gram features; rows at padding positions are not meaningful (mean pooling
+        and the IS-BERT loss read the real tokens only)."""
         mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
         channels_first = (token_embeddings * mask).transpose(1, 2)
-        features = torch.cat([torch.relu(conv(channels_first)) for conv in self.convs], dim=1).transpose(1, 2)
-        return features * mask
+        return torch.cat([torch.relu(conv(channels_first)) for conv in self.convs], dim=1).transpose(1, 2)
 
     def forward(self, features: dict[str, torch.Tensor], **_: Any) -> dict[str, torch.Tensor]:
         """The sentence-transformers module contract: replace `token_embeddings` with the n-gram features."""

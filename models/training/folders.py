@@ -22,10 +22,8 @@ from models.training.trainer import TrainStats
 
 
 def start_pooling(config: PipelineConfig) -> str:
-    """The bi-encoder pooling of the whole run: the setting, else mean for IS-BERT (whose warm-up mean-pools), else
-    the start folder's own, else CLS."""
-    if config.warmup == "isbert":
-        return "mean"
+    """The bi-encoder pooling of the whole run: the setting, else the start folder's own, else CLS (a folder with
+    IS-BERT's n-gram CNN always mean-pools: BiEncoder.from_pretrained)."""
     return config.pooling or pooling_of(resolve_model_source(config.model)) or "cls"
 
 
