@@ -8,6 +8,8 @@ stderr as printed, so the doc cannot drift from the code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -88,17 +90,41 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def run_case(case: Case) -> tuple[list[str], int, str]:
-    """Its flags (with the temp folder shown as DIR), exit code and stderr."""
+def run_case(case: Case, in_process: bool = False) -> tuple[list[str], int, str]:
+    """Its flags (with the temp folder shown as DIR), exit code and stderr: from a real `python -m flows.full_cycle`
+    process, or (`in_process`, for tests: no interpreter start per case) from the same `main` called here."""
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         flags = case.make(folder)
         out = [] if "--out" in flags else ["--out", str(folder / "out")]  # a default --out away from the repo
-        env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
-        done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--labellers", "", *flags, *out], cwd=REPO,
-                              env=env, capture_output=True, text=True, timeout=300)
+        argv = ["--labellers", "", *flags, *out]
+        code, stderr = _call_main(argv) if in_process else _call_process(argv)
         shown = lambda text: text.replace(temp, "DIR")  # noqa: E731
-        return [shown(flag) for flag in flags], done.returncode, shown(done.stderr.strip())
+        return [shown(flag) for flag in flags], code, shown(stderr.strip())
+
+
+def _call_process(argv: list[str]) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "flows.full_cycle", *argv], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stderr
+
+
+def _call_main(argv: list[str]) -> tuple[int, str]:
+    """`flows.full_cycle.main(argv)` with no STS folder; an exception other than SystemExit propagates (a bug)."""
+    from flows.full_cycle import main as cli_main
+
+    stderr = io.StringIO()
+    saved = os.environ.pop("STS_DATA_DIR", None)
+    try:
+        with contextlib.redirect_stderr(stderr):
+            cli_main(argv)
+        return 0, stderr.getvalue()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1, stderr.getvalue()
+    finally:
+        if saved is not None:
+            os.environ["STS_DATA_DIR"] = saved
 
 
 def main() -> None:

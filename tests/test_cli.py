@@ -86,14 +86,13 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
 
 
 def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_traceback() -> None:
-    """benchmarks/bad_inputs.py's cases (the ones docs/BAD_INPUTS.md shows), each a real CLI call offline."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """benchmarks/bad_inputs.py's cases (the ones docs/BAD_INPUTS.md shows) through the CLI's `main` offline; the
+    first also as a real process, so the in-process call is known to show what the user sees."""
     from benchmarks.bad_inputs import CASES, run_case
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = dict(zip([case.name for case in CASES], pool.map(run_case, CASES)))
-    for name, (_flags, code, stderr) in outcomes.items():
-        assert code == 2, f"{name}: exit {code}\n{stderr}"
-        assert "Traceback" not in stderr and 1 <= len(stderr.splitlines()) <= 2, f"{name}:\n{stderr}"
-        assert "error: " in stderr, name
+    assert run_case(CASES[0]) == run_case(CASES[0], in_process=True)
+    for case in CASES:
+        _flags, code, stderr = run_case(case, in_process=True)
+        assert code == 2, f"{case.name}: exit {code}\n{stderr}"
+        assert "Traceback" not in stderr and 1 <= len(stderr.splitlines()) <= 2, f"{case.name}:\n{stderr}"
+        assert "error: " in stderr, case.name
