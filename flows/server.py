@@ -20,6 +20,8 @@ import urllib.request
 from typing import Iterator
 
 import prefect
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
 _PR_SET_PDEATHSIG = 1
@@ -49,6 +51,13 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float) -> 
     raise RuntimeError(f"the temporary Prefect server did not answer at {url} within {timeout:.0f} s")
 
 
+def _deliver_pending() -> None:
+    """Send the queued logs and events while the server still answers: left queued, they are retried against a
+    stopped server at interpreter exit (~70 s of 'All connection attempts failed' after a cached run)."""
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=10)
+
+
 @contextlib.contextmanager
 def scoped_api() -> Iterator[str | None]:
     """Yield the API URL in use: the configured one, or a temporary server's tied to this process."""
@@ -65,7 +74,10 @@ def scoped_api() -> Iterator[str | None]:
     try:
         _wait_healthy(url, server, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
+            try:
+                yield url
+            finally:
+                _deliver_pending()
     finally:
         server.terminate()
         try:

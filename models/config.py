@@ -86,7 +86,9 @@ class PipelineConfig:
     bi_warmup_ratio: float = 0.0
 
     weight_decay: float = 0.01
+    micro_batch: int | None = field(default=32, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch, so only memory changes (unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
+    label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: ~1.6-2x faster labelling, labels change slightly (benchmarks/INT8.md); training and evaluation stay full precision"})
     eval_batch_size: int = 128
     eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
     seed: int = 42
@@ -104,7 +106,7 @@ class PipelineConfig:
                              "latin-1, cp1252 or utf-16") from None
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
-        for name in ("max_pairs", "max_steps"):
+        for name in ("max_pairs", "max_steps", "micro_batch"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")

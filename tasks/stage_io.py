@@ -21,7 +21,7 @@ from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import evaluation_sets, load_run_pool
 from models.evaluation import predict_sets, scores_of
-from models.memory import peak_rss
+from models.memory import peak_rss, release_free_memory
 from models.progress import ProgressFn
 from models.runtime import Runtime, seed_everything
 from models.training import folders
@@ -49,6 +49,7 @@ def run_stage(stage: str, config: PipelineConfig, inputs: Inputs, params: Params
     member = config.for_member(params["model"]) if "model" in params else config
     with peak_rss() as peak:
         metrics = STAGES[stage](member, inputs, params, cycle, target, progress)
+    release_free_memory()
     return StageResult(Store.seal(target), metrics, round(time.perf_counter() - started, 2), peak.mb)
 
 

@@ -77,6 +77,25 @@ def test_distilling_pulls_bi_encoder_cosines_towards_cross_labels(tiny_model_dir
     assert error_after < error_before
 
 
+def test_micro_batches_add_up_to_the_whole_batch_step(tiny_model_dir: Path) -> None:
+    """Splitting each batch into parts (less memory) takes the same optimiser steps, up to float rounding
+    (which AdamW's normalisation magnifies for near-zero gradients, hence a bound relative to the update)."""
+    targets = np.linspace(0.1, 0.9, len(PAIRS_A))
+    start = snapshot(BiEncoder.from_pretrained(tiny_model_dir))
+    trained = []
+    for micro_batch in (None, 2):
+        bi = BiEncoder.from_pretrained(tiny_model_dir)
+        for module in bi.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0  # dropout draws its masks per forward call, so parts would see other masks
+        distil_bi_encoder(bi, PAIRS_A, PAIRS_B, targets, quick(bi_batch_size=6, micro_batch=micro_batch), CPU)
+        trained.append(snapshot(bi))
+    whole, parts = trained
+    largest = lambda a, b: max(float((a[name] - b[name]).abs().max()) for name in a)  # noqa: E731
+    assert largest(whole, start) > 1e-4, "the steps moved the weights"
+    assert largest(whole, parts) < 0.05 * largest(whole, start)
+
+
 def test_cpu_training_is_deterministic_for_a_seed(tiny_model_dir: Path) -> None:
     def run() -> np.ndarray:
         seed_everything(3)
@@ -99,6 +118,15 @@ def test_mirror_masks_one_span_of_ordinary_tokens(tiny_model_dir: Path) -> None:
     positions = hits[0].nonzero().flatten()
     assert (positions.diff() == 1).all(), "the masked tokens form one contiguous span"
     assert not (hits & batch["special_tokens_mask"].bool()).any()
+
+
+def test_int8_labelling_is_close_to_full_precision_and_leaves_the_model_as_it_was(tiny_model_dir: Path) -> None:
+    bi, cross = BiEncoder.from_pretrained(tiny_model_dir), CrossEncoder.from_pretrained(tiny_model_dir)
+    for label, model in ((label_with_bi, bi), (label_with_cross, cross)):
+        full = label(model, PAIRS_A, PAIRS_B, quick(), CPU)
+        int8 = label(model, PAIRS_A, PAIRS_B, quick(label_int8=True), CPU)
+        assert not np.array_equal(full, int8) and np.abs(full - int8).max() < 0.05, (full, int8)
+        assert np.array_equal(full, label(model, PAIRS_A, PAIRS_B, quick(), CPU)), "the model itself stays fp32"
 
 
 def test_label_transforms_and_averaging() -> None:

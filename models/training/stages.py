@@ -4,7 +4,8 @@ Each training stage updates the model it is given in place and returns its Train
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+import warnings
+from typing import Literal, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -38,17 +39,30 @@ def average_labels(label_sets: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(s, dtype=np.float32) for s in label_sets]), axis=0)
 
 
+Labeller = TypeVar("Labeller", BiEncoder, CrossEncoder)
+
+
+def for_labelling(model: Labeller, config: PipelineConfig, runtime: Runtime) -> Labeller:
+    """The model as pool labelling runs it: with `config.label_int8` on CPU, a copy whose linear layers compute
+    in int8 (dynamic quantisation: weights int8, activations quantised per batch)."""
+    if not (config.label_int8 and runtime.device.type == "cpu"):
+        return model
+    with warnings.catch_warnings():  # torch marks eager quantisation deprecated in favour of torchao (not installed)
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+
+
 def label_with_bi(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,
                   runtime: Runtime, progress: ProgressFn | None = None) -> np.ndarray:
     """Cosine similarity of each pair under the bi-encoder (before any transform)."""
-    bi.to(runtime.device)
+    bi = for_labelling(bi.to(runtime.device), config, runtime)
     return bi.similarity(texts_a, texts_b, config.eval_batch_size, runtime.dtype, progress)
 
 
 def label_with_cross(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequence[str],
                      config: PipelineConfig, runtime: Runtime, progress: ProgressFn | None = None) -> np.ndarray:
     """Sigmoid scores of the cross-encoder; both orders averaged when `config.symmetric`."""
-    cross.to(runtime.device)
+    cross = for_labelling(cross.to(runtime.device), config, runtime)
     return cross.score(texts_a, texts_b, config.symmetric, config.eval_batch_size, runtime.dtype, progress)
 
 
@@ -86,6 +100,8 @@ def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[s
 
 
 def _optim_settings(config: PipelineConfig, model: Literal["cross", "bi"]) -> OptimSettings:
-    """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`); decay and step cap are shared."""
+    """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`); decay, step cap and micro-batch
+    are shared."""
     own = {name: getattr(config, f"{model}_{name}") for name in ("lr", "batch_size", "epochs", "warmup_ratio")}
-    return OptimSettings(**own, weight_decay=config.weight_decay, max_steps=config.max_steps)
+    return OptimSettings(**own, weight_decay=config.weight_decay, max_steps=config.max_steps,
+                         micro_batch=config.micro_batch)

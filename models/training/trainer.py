@@ -26,6 +26,7 @@ class OptimSettings:
     weight_decay: float = 0.01
     max_steps: int | None = None
     max_grad_norm: float = 1.0
+    micro_batch: int | None = None  # examples per forward/backward; gradients add up to the whole batch's
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,21 @@ def planned_batches(n_items: int, settings: OptimSettings, seed: int,
     return batches[:settings.max_steps] if settings.max_steps else batches
 
 
+def micro_batches(index: np.ndarray, size: int | None) -> list[np.ndarray]:
+    """The batch in consecutive parts of at most `size` examples (the whole batch when `size` is None): the
+    activations of one part at a time are held, so memory follows `size`, not the batch size."""
+    if not size or size >= len(index):
+        return [index]
+    return [index[i:i + size] for i in range(0, len(index), size)]
+
+
 def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], torch.Tensor],
           settings: OptimSettings, seed: int, device: torch.device, dtype: torch.dtype | None,
           desc: str, progress: ProgressFn | None = None, lengths: Sequence[int] | None = None) -> TrainStats:
     """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples.
+
+    `batch_loss` must be a mean over its examples (no in-batch negatives) when `settings.micro_batch` splits
+    the batch: each part's loss is weighted by its share, so the summed gradient is the whole batch's.
 
     A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
     good step is learned, and the caller's output is never written."""
@@ -92,15 +104,17 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
     losses: list[float] = []
     started = time.perf_counter()
     for step, index in enumerate(track(batches, len(batches), desc, progress), start=1):
-        with autocast(device, dtype):
-            loss = batch_loss(index)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"{desc}: the loss became {value} at step {step} of {len(batches)}, so training "
-                                   "stopped there; lower this stage's learning rate (--cross-lr, --bi-lr, "
-                                   "--warmup-lr) or use --precision fp32")
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        value = 0.0
+        for part in micro_batches(index, settings.micro_batch):
+            with autocast(device, dtype):
+                loss = batch_loss(part) * (len(part) / len(index))  # a mean over the batch, summed over its parts
+            value += float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"{desc}: the loss became {value} at step {step} of {len(batches)}, so "
+                                       "training stopped there; lower this stage's learning rate (--cross-lr, "
+                                       "--bi-lr, --warmup-lr) or use --precision fp32")
+            scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(module.parameters(), settings.max_grad_norm)
         scaler.step(optimizer)
