@@ -88,7 +88,7 @@ class PipelineConfig:
     weight_decay: float = 0.01
     micro_batch: int | None = field(default=32, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch, so only memory changes (unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
-    label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: ~1.6-2x faster labelling, labels change slightly (benchmarks/INT8.md); training and evaluation stay full precision"})
+    label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: ~2x faster labelling at a cost of 0.6-2.9 points of dev Spearman (benchmarks/INT8.md); training and evaluation stay full precision"})
     eval_batch_size: int = 128
     eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
     seed: int = 42

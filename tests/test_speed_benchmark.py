@@ -21,3 +21,16 @@ def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir
     assert figures["bi_cosine_max_gap"] <= 1e-4 and figures["cross_score_spearman"] > 0.999
     assert 0 < figures["encode_peak_fraction"]
     assert "| bi_scoring | 24 |" in (tmp_path / "SPEED.md").read_text()
+
+
+def test_int8_benchmark_labels_dev_both_ways_with_each_labeller(tiny_model_dir: Path, sts_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    from benchmarks.int8_labels import main as int8_main
+
+    int8_main(["--bi", str(tiny_model_dir), "--cross", str(tiny_model_dir), "--data-dir", str(sts_dir),
+               "--rounds", "1", "--out", str(tmp_path / "INT8.md")])
+    rows = [line for line in (tmp_path / "INT8.md").read_text().splitlines() if line.startswith(("| bi ", "| cross "))]
+    assert len(rows) == 2
+    for row in rows:
+        agreement = float(row.split("|")[5])
+        assert -1 <= agreement <= 1 and "x**" in row
