@@ -20,6 +20,8 @@ from artifacts.pairs import (read_labelled, read_pool, read_predictions, write_l
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import evaluation_sets, load_run_pool
+from models.encoders.bi_encoder import BiEncoder
+from models.encoders.embedding_cache import cache_root
 from models.evaluation import predict_sets, scores_of
 from models.memory import peak_rss, release_free_memory
 from models.progress import ProgressFn
@@ -60,6 +62,12 @@ def stored_metrics(stage: str, artifact: Artifact) -> dict[str, Any]:
     return scores_of(*_by_set(read_predictions(Path(artifact.path))))
 
 
+def _frozen_cache(config: PipelineConfig, cycle: int | None) -> Path | None:
+    """The machine's embedding cache for a stage outside the cycles (cycle None: the start models' scores, the
+    frozen labellers' labels), whose models no stage trained; None when turned off."""
+    return cache_root() if config.embedding_cache and cycle is None else None
+
+
 def _runtime(config: PipelineConfig) -> Runtime:
     return Runtime.create(config.device, config.precision, config.seed)  # type: ignore[arg-type]
 
@@ -85,7 +93,7 @@ def _bi_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycle: in
                progress: ProgressFn | None) -> dict[str, Any]:
     frame = read_pool(Path(inputs["pool"].path))
     cosine = folders.bi_labels(Path(inputs["bi"].path), frame["text_a"].tolist(), frame["text_b"].tolist(), config,
-                               _runtime(config), progress)
+                               _runtime(config), progress, None if config.label_int8 else _frozen_cache(config, cycle))
     labels = transform_labels(cosine, config.label_transform)
     write_labelled(target, frame, labels, "bi-encoder", cycle or 0, config.label_transform)
     return _label_stats(labels)
@@ -137,6 +145,8 @@ def _scores(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int |
     sets = evaluation_sets(config)
     model = folders.load_encoder(params["kind"], inputs["model"].path, folders.start_pooling(config),
                                  config.eval_max_length)
+    if isinstance(model, BiEncoder):
+        model.embedding_cache = _frozen_cache(config, cycle)
     predictions = predict_sets(model, sets, _runtime(config), config.eval_batch_size, progress)
     golds = {name: pairs.scores for name, pairs in sets.items()}
     write_predictions(target, predictions, golds)

@@ -15,6 +15,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The machine-level embedding cache in a session folder (child processes inherit it), never the home's."""
+    folder = tmp_path_factory.mktemp("embedding-cache")
+    previous = os.environ.get("TE_EMBEDDING_CACHE")
+    os.environ["TE_EMBEDDING_CACHE"] = str(folder)
+    yield folder
+    os.environ.pop("TE_EMBEDDING_CACHE") if previous is None else os.environ.__setitem__("TE_EMBEDDING_CACHE", previous)
+
+
 @pytest.fixture(scope="session")
 def sts_dir() -> Path:
     """The STS benchmark folder: $STS_DATA_DIR, else ../shared/data/sts beside the repo."""

@@ -83,3 +83,29 @@ def test_truncation_counts_per_stage_use_the_tokenizer_and_its_special_tokens(ti
     assert (found["cross-encoder"].cut, found["cross-encoder"].total) == (1, 2), "6+2+3 fits 14, 10+6+3 does not"
     assert found["bi-encoder"].describe() == ("1 of 3 distinct sentences are longer than 8 tokens and will be cut for "
                                              "the bi-encoder (--bi-max-length)")
+
+
+def test_embedding_cache_encodes_each_sentence_once_per_model_and_never_mixes_models(tiny_model_dir: Path,
+                                                                                    tmp_path: Path) -> None:
+    bi = BiEncoder.from_pretrained(tiny_model_dir)
+    expected, row = bi.embed_distinct(SENTENCES)
+    encoded: list[str] = []
+    plain_encode = bi.encode
+    bi.encode = lambda texts, *args, **kwargs: (encoded.extend(texts), plain_encode(texts, *args, **kwargs))[1]
+    bi.embedding_cache = tmp_path
+    bi.embed_distinct(SENTENCES[:5])
+    again, row_again = bi.embed_distinct(SENTENCES)
+    assert encoded == [*SENTENCES[:5], *SENTENCES[5:]], "each sentence encoded once, later calls only the new ones"
+    assert row_again == row and np.allclose(again, expected, atol=1e-6)
+
+    first_part = next(p for p in tmp_path.glob("*/*.json") if SENTENCES[0] in p.read_text())
+    first_part.unlink()  # a part whose write never finished (its texts come last) is not read
+    encoded.clear()
+    bi.embed_distinct(SENTENCES[:5])
+    assert encoded == SENTENCES[:5]
+
+    with torch.no_grad():
+        next(bi.parameters()).add_(1e-3)  # another model: nothing of the first one's is reused
+    encoded.clear()
+    bi.embed_distinct(SENTENCES[:5])
+    assert encoded == SENTENCES[:5] and len(list(tmp_path.iterdir())) == 2

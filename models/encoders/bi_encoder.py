@@ -11,6 +11,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from models.encoders.batching import length_sorted_batches, usable_max_length
+from models.encoders.embedding_cache import EmbeddingCache, fingerprint, source_of
 from models.progress import ProgressFn, track
 from models.runtime import autocast
 from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE, NgramCNN, copy_source
@@ -35,6 +36,7 @@ class BiEncoder(nn.Module):
         self.pooling = pooling
         self.max_length = usable_max_length(max_length, transformer.config)
         self.ngram = ngram
+        self.embedding_cache: Path | None = None  # a folder: distinct texts' vectors are kept there (frozen models)
 
     @classmethod
     def from_pretrained(cls, source: str | Path, pooling: Pooling | None = None,
@@ -96,9 +98,18 @@ class BiEncoder(nn.Module):
 
     def embed_distinct(self, texts: Sequence[str], batch_size: int = 64, dtype: torch.dtype | None = None,
                        progress: ProgressFn | None = None) -> tuple[np.ndarray, dict[str, int]]:
-        """Each distinct text encoded once (benchmarks and pools repeat sentences): embeddings and each text's row."""
+        """Each distinct text encoded once (benchmarks and pools repeat sentences): embeddings and each text's row.
+        With `embedding_cache` set, texts this very model encoded before (any run) are read back instead."""
         unique = list(dict.fromkeys(texts))
-        return self.encode(unique, batch_size, dtype, progress, desc="bi-encoder scoring"), \
+
+        def encode(part: list[str]) -> np.ndarray:
+            return self.encode(part, batch_size, dtype, progress, desc="bi-encoder scoring")
+
+        if self.embedding_cache is None:
+            return encode(unique), {text: i for i, text in enumerate(unique)}
+        key = fingerprint(self, type(self.tokenizer).__name__, len(self.tokenizer), self.pooling,
+                          self.max_length, dtype, source_of(BiEncoder, NgramCNN))
+        return EmbeddingCache(self.embedding_cache / key).embed(unique, encode), \
             {text: i for i, text in enumerate(unique)}
 
     def save(self, path: str | Path) -> Path:

@@ -41,8 +41,10 @@ def warm_up_folder(config: PipelineConfig, sentences: Sequence[str], runtime: Ru
 
 
 def bi_labels(bi_folder: Path, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,
-              runtime: Runtime, progress: ProgressFn | None = None) -> np.ndarray:
-    return label_with_bi(load_bi(bi_folder, config), texts_a, texts_b, config, runtime, progress)
+              runtime: Runtime, progress: ProgressFn | None = None, embedding_cache: Path | None = None) -> np.ndarray:
+    bi = load_bi(bi_folder, config)
+    bi.embedding_cache = embedding_cache
+    return label_with_bi(bi, texts_a, texts_b, config, runtime, progress)
 
 
 def cross_labels(cross_folder: Path, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,
