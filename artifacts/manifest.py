@@ -24,6 +24,7 @@ class ManifestEntry:
     metrics: dict[str, Any] = field(default_factory=dict)
     member: str | None = None  # the member or scorer the stage ran for (mutual runs)
     peak_rss_mb: float | None = None  # the process's largest resident set while the stage ran
+    worker: str | None = None  # host:pid of the process that ran the stage
 
 
 @dataclass

@@ -19,6 +19,11 @@ from artifacts.hashing import path_digest, value_digest
 KEY_LENGTH = 16
 
 
+
+class StoreUnreachable(OSError):
+    """A process that must read and write the store (a Ray worker) cannot see it."""
+
+
 @dataclass(frozen=True)
 class Artifact:
     """A stored stage output: where it is and the digest of its content."""

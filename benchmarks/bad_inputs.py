@@ -80,6 +80,8 @@ CASES: tuple[Case, ...] = (
     Case("--pool custom without a file", lambda d: ["--pool", "custom"]),
     Case("a built-in pool with no STS folder", lambda d: ["--pool", "sts", "--data-dir", str(d / "no-sts")]),
     Case("unknown choice", lambda d: ["--warmup", "bert-flow"]),
+    Case("--ray-address without --engine ray", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--ray-address",
+                                                           "auto"]),
     Case("a number that cannot be", lambda d: ["--max-pairs", "0"]),
     Case("a model folder without safetensors", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--model",
                                                           str(_model_folder(d))]),

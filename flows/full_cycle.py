@@ -5,6 +5,7 @@ crash redoes only the unfinished stages; finished ones are reported as cached.
 """
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 import time
@@ -13,16 +14,16 @@ from typing import Any, Sequence
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
+from flows.engine import ENGINES, check_shared_store, placement, task_runner
 from flows.runner import StoreExecutor, finish_run, open_run, preflight, resume_hint, run_name_of
 from flows.server import scoped_api
 from models.cli import overrides_from_args, parse_config
 from models.config import preset as make_preset
 from models.cycle import StageCall, StageOutput, run_cycles
-from models.data import with_evaluation
+from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
 from tasks.stages import STAGE_TASKS
 
@@ -32,8 +33,9 @@ RESULTS_DIR = ".prefect-results"
 class PrefectExecutor(StoreExecutor):
     """Runs each batch of independent calls as Prefect tasks submitted together, cached by content address."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, engine: str = "local", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.engine = engine
         self.logger = get_run_logger()
 
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
@@ -43,9 +45,10 @@ class PrefectExecutor(StoreExecutor):
             self.log(f"starting {call.stage} (cycle {call.cycle or '-'}) {call.member or ''}")
             bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR,
                                                          refresh_cache=Store.verified(target) is None)
-            futures.append(bound.submit(stage=call.stage, config=self.config, inputs=dict(call.inputs),
-                                        params=dict(call.params), cycle=call.cycle, target=str(target),
-                                        title=call.title))
+            with placement(self.engine, call.stage):
+                futures.append(bound.submit(stage=call.stage, config=self.config, inputs=dict(call.inputs),
+                                            params=dict(call.params), cycle=call.cycle, target=str(target),
+                                            title=call.title))
         outputs = []
         for call, future in zip(calls, futures):
             result = future.result()  # raises the stage's own error when it failed
@@ -57,16 +60,18 @@ class PrefectExecutor(StoreExecutor):
 
 
 # One branch at a time by default: two trainings on the same cores gain nothing, and torch's global RNG
-# is shared by threads. A distributed task runner runs the branches of a mutual run at once.
-@flow(name="full-cycle", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
+# is shared by threads. On Ray (`--engine ray`) the branches of a mutual run run at once.
+@flow(name="full-cycle", log_prints=True, task_runner=task_runner("local"))
 def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out: str = "runs",
-               command: str = "") -> dict[str, Any]:
+               command: str = "", engine: str = "local") -> dict[str, Any]:
     """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts."""
     started = time.perf_counter()
     config = with_evaluation(make_preset(preset, **(settings or {})))
     store, run_dir, manifest = open_run(preset, config, Path(out),
                                         command or f"flow full-cycle preset={preset} settings={settings}")
-    result = run_cycles(config, PrefectExecutor(config, store, manifest, run_dir / "manifest.json"))
+    if engine == "ray":
+        check_shared_store(store.root)
+    result = run_cycles(config, PrefectExecutor(config, store, manifest, run_dir / "manifest.json", engine=engine))
     summary = finish_run(config, result, manifest, run_dir, started)
     _publish(manifest, summary)
     return {"run_dir": str(run_dir), "scores": result.scores, "best_cycle": result.best_cycle,
@@ -85,12 +90,26 @@ def _publish(manifest: RunManifest, summary: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    config, args = parse_config(argv, __doc__.splitlines()[0])  # validates; the flow rebuilds the config
+    config, args = parse_config(argv, __doc__.splitlines()[0], _engine_options)  # the flow rebuilds the config
     config = with_evaluation(config)
     preflight(config, Path(args.out), args.debug)
+    try:
+        runner = task_runner(args.engine, args.ray_address)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
-        full_cycle(preset=args.preset, settings=overrides_from_args(args), out=args.out, command=command)
+        full_cycle.with_options(task_runner=runner)(preset=args.preset, settings=overrides_from_args(args),
+                                                    out=args.out, command=command, engine=args.engine)
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="where stage tasks run: local (this process) or ray (a Ray cluster; mutual members' "
+                             "stages at once) (default: local)")
+    parser.add_argument("--ray-address", help="with --engine ray: a running cluster to attach to (e.g. "
+                                              "ray://head:10001 or auto); without it a local cluster is started")
 
 
 if __name__ == "__main__":

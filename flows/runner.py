@@ -24,7 +24,7 @@ from huggingface_hub import try_to_load_from_cache
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.hashing import file_digest, folder_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
-from artifacts.store import Artifact, Store
+from artifacts.store import Artifact, Store, StoreUnreachable
 from models.config import PipelineConfig
 from models.cycle import (KINDS, CycleResult, StageCall, StageOutput, export_key, member_names, recommended,
                           score_label)
@@ -109,6 +109,8 @@ def actionable(error: BaseException) -> str | None:
     """The one-line message of a failure the user can fix without reading a traceback, else None."""
     if isinstance(error, TrainingDiverged):
         return f"{error}; nothing of that stage was stored"
+    if isinstance(error, StoreUnreachable):
+        return str(error)
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         where = f" writing {error.filename}" if error.filename else ""
         return (f"no space left on the disk{where} ({error.strerror}); the unfinished file was removed. "
@@ -217,7 +219,8 @@ class StoreExecutor:
     def record(self, call: StageCall[Artifact], result: StageResult, status: str) -> StageOutput[Artifact]:
         self.log(f"{call.title:<40} {status:<6} {result.seconds:7.1f} s  {Path(result.artifact.path).name}")
         self.manifest.add(ManifestEntry(call.stage, call.cycle, result.artifact.path, result.artifact.sha256, status,
-                                        result.seconds, result.metrics, call.member, result.peak_rss_mb))
+                                        result.seconds, result.metrics, call.member, result.peak_rss_mb,
+                                        result.worker))
         self.manifest.write(self.manifest_path)
         return StageOutput(result.artifact, result.metrics)
 

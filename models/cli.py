@@ -6,7 +6,7 @@ import os
 import dataclasses
 import types
 import typing
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from models.config import CHOICES, PRESETS, PipelineConfig, preset
 from models.encoders.sources import resolve_model_source
@@ -52,7 +52,10 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
             if getattr(args, f.name, None) is not None}
 
 
-def parse_config(argv: Sequence[str] | None, description: str) -> tuple[PipelineConfig, argparse.Namespace]:
+def parse_config(argv: Sequence[str] | None, description: str,
+                 more_options: Callable[[argparse.ArgumentParser], None] | None = None,
+                 ) -> tuple[PipelineConfig, argparse.Namespace]:
+    """The settings (a preset and the flags given) and the parsed arguments; `more_options` adds a command's own."""
     chosen = _preset_named(argv)
     parser = argparse.ArgumentParser(description=description, epilog=EXAMPLES,
                                      usage="%(prog)s [--preset NAME] [--OPTION VALUE ...]  (--help: every option)",
@@ -62,6 +65,8 @@ def parse_config(argv: Sequence[str] | None, description: str) -> tuple[Pipeline
                                                       "(default: runs)")
     parser.add_argument("--debug", action="store_true", default=bool(os.environ.get("TE_DEBUG")),
                         help="show the traceback of input errors too (or set TE_DEBUG=1)")
+    if more_options is not None:
+        more_options(parser)
     args = parser.parse_args(argv)
     try:
         config = preset(args.preset, **overrides_from_args(args))

@@ -6,6 +6,8 @@ first, so its output depends on its inputs and settings only, not on what ran be
 """
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ class StageResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     peak_rss_mb: float | None = None  # this stage's largest resident set (None when it was cached)
+    worker: str | None = None  # host:pid of the process that ran it (a Ray worker, or the command itself)
 
 
 def run_stage(stage: str, config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None,
@@ -52,7 +55,8 @@ def run_stage(stage: str, config: PipelineConfig, inputs: Inputs, params: Params
     with peak_rss() as peak:
         metrics = STAGES[stage](member, inputs, params, cycle, target, progress)
     release_free_memory()
-    return StageResult(Store.seal(target), metrics, round(time.perf_counter() - started, 2), peak.mb)
+    return StageResult(Store.seal(target), metrics, round(time.perf_counter() - started, 2), peak.mb,
+                       f"{socket.gethostname()}:{os.getpid()}")
 
 
 def stored_metrics(stage: str, artifact: Artifact) -> dict[str, Any]:
