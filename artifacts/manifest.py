@@ -34,7 +34,7 @@ class RunManifest:
     command: str
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     machine: str = field(default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())
-    commit: str = field(default_factory=lambda: _git_commit())
+    commit: str = field(default_factory=lambda: git_commit())
     notes: list[str] = field(default_factory=list)  # what happens to the input: dropped rows, repeats, truncation
     entries: list[ManifestEntry] = field(default_factory=list)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -53,7 +53,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
+    """The checkout's short commit, or 'unknown' outside a git checkout."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=Path(__file__).parent, check=True).stdout.strip()

@@ -19,7 +19,6 @@ from artifacts.hashing import path_digest, value_digest
 KEY_LENGTH = 16
 
 
-
 class StoreUnreachable(OSError):
     """A process that must read and write the store (a Ray worker) cannot see it."""
 

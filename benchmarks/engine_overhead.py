@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
+
+from benchmarks.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
 FLAGS = ("--pool", "stsb", "--max-pairs", "1000", "--labellers", "", "--warmup", "none", "--cycles", "1",
@@ -45,13 +45,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = [f"| {a['stage']} | {a.get('member') or '-'} | {a['seconds']:.1f} | {b['seconds']:.1f} | {b['worker']} |"
             for a, b in zip(local["entries"], ray["entries"])]
     local_stages, ray_stages = (sum(e["seconds"] for e in m["entries"]) for m in (local, ray))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=REPO).stdout.strip()
-    command = "python -m benchmarks.engine_overhead " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out.write_text(f"""# The local engine against Ray on one machine
 
-`{command.strip()}` at commit {commit} on {platform.node()} ({os.cpu_count()} cores),
-{datetime.now(timezone.utc).isoformat(timespec='minutes')}: `python -m flows.full_cycle {' '.join(flags)}` with
+{provenance("benchmarks.engine_overhead", argv)}: `python -m flows.full_cycle {' '.join(flags)}` with
 `--engine local`, then `--engine ray` (a local Ray cluster started and stopped by the command), each cold.
 
 | stage | member | local s | ray s | ray worker |
@@ -62,7 +58,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 |---|---|---|
 | sum of stage seconds | {local_stages:.1f} | {ray_stages:.1f} |
 | command wall seconds | {local_wall:.1f} | {ray_wall:.1f} |
-| wall minus stages (start-up, scheduling, exports) | {local_wall - local_stages:.1f} | {ray_wall - ray_stages:.1f} |
 """)
     print(args.out.read_text())
 

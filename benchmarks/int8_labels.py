@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,6 +20,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from benchmarks.provenance import provenance
 from models.config import PipelineConfig
 from models.data import DataError
 from models.data.sts import load_stsb_dev
@@ -81,13 +79,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                f"{spearmanr(labels['fp32'], labels['int8'])[0]:.4f} | {gold['fp32']:.2f} | {gold['int8']:.2f} |")
         print(row, flush=True)
         rows.append(row)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=REPO).stdout.strip()
-    command = "python -m benchmarks.int8_labels " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out.write_text(f"""# int8 pool labelling against fp32
 
-`{command.strip()}` at commit {commit} on {platform.node()} ({os.cpu_count()} cores, {args.threads} torch threads),
-{datetime.now(timezone.utc).isoformat(timespec='minutes')}. The {len(dev)} STS-B dev pairs labelled by each model in
+{provenance("benchmarks.int8_labels", argv)}; {args.threads} torch threads. The {len(dev)} STS-B dev pairs labelled by each model in
 fp32 and with `--label-int8` (dynamic int8 quantisation of the linear layers), alternating, median of {args.rounds}
 round(s). Dev Spearman x100 against the gold scores.
 

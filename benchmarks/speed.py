@@ -13,15 +13,11 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any, Callable, Sequence
@@ -29,6 +25,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from benchmarks.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = ("bi_scoring", "cross_labelling", "cross_training", "bi_training")
@@ -333,8 +331,6 @@ def _encode_peak(job: Job, seconds: float) -> dict[str, Any]:
 
 
 def _write_report(figures: dict[str, Any], args: argparse.Namespace, argv: Sequence[str] | None) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout
-    command = "python -m benchmarks.speed " + " ".join(argv if argv is not None else sys.argv[1:])
     rows = "\n".join(
         f"| {task} | {f['items']} | {f['unit']} | {f['ours_per_s']} | {f['theirs_per_s']} | "
         f"**{figures[f'{task}_ratio']:.2f}x** | {f['ours_peak_rss_mb']} | {f['theirs_peak_rss_mb']} |"
@@ -342,8 +338,7 @@ def _write_report(figures: dict[str, Any], args: argparse.Namespace, argv: Seque
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(f"""# Speed: ours against sentence-transformers
 
-`{command.strip()}` at commit {commit.strip()} on {platform.node()} ({os.cpu_count()} cores,
-{args.threads} torch threads), {datetime.now(timezone.utc).isoformat(timespec='minutes')}. Model `{args.model}`,
+{provenance("benchmarks.speed", argv)}; {args.threads} torch threads. Model `{args.model}`,
 batch {args.batch_size}, max length {args.max_length}, median of {args.rounds} round(s), each measurement in a
 fresh process (cold), ours and theirs alternating. Ratio: ours over theirs in throughput (higher is better).
 

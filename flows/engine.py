@@ -69,5 +69,5 @@ def check_shared_store(store_root: Path) -> None:
     finally:
         token_file.unlink(missing_ok=True)
     if seen != token_file.name:
-        raise StoreUnreachable(f"a Ray worker on {host} cannot see the store {store_root.resolve()}: on a multi-node cluster "
-                        "--out must be a path every node mounts (NFS, a mounted bucket)")
+        raise StoreUnreachable(f"a Ray worker on {host} cannot see the store {store_root.resolve()}: on a multi-node "
+                               "cluster --out must be a path every node mounts (NFS, a mounted bucket)")

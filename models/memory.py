@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import os
 import resource
@@ -47,11 +46,12 @@ def peak_rss(interval: float = 0.1) -> Iterator[Peak]:
         peak.mb = round(max(peak.mb, rss_mb()))
 
 
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
+
+
 def release_free_memory() -> None:
     """Hand the heap's free pages back to the system (glibc keeps them after a stage's tensors are freed), so the
     next stage starts from what is live, not from the last stage's peak. A no-op where malloc_trim is missing."""
     gc.collect()
-    libc_name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(libc_name) if libc_name else None
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

@@ -97,7 +97,7 @@ def _bi_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycle: in
                progress: ProgressFn | None) -> dict[str, Any]:
     frame = read_pool(Path(inputs["pool"].path))
     cosine = folders.bi_labels(Path(inputs["bi"].path), frame["text_a"].tolist(), frame["text_b"].tolist(), config,
-                               _runtime(config), progress, None if config.label_int8 else _frozen_cache(config, cycle))
+                               _runtime(config), progress, _frozen_cache(config, cycle))
     labels = transform_labels(cosine, config.label_transform)
     write_labelled(target, frame, labels, "bi-encoder", cycle or 0, config.label_transform)
     return _label_stats(labels)

@@ -56,9 +56,7 @@ class EmbeddingCache:
             vectors = encode(missing)
             self._store(missing, vectors)
             known.update(zip(missing, vectors))
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([known[text] for text in texts]).astype(np.float32, copy=False)
+        return np.stack([known[text] for text in texts]) if texts else encode([])
 
     def _load(self) -> dict[str, np.ndarray]:
         known: dict[str, np.ndarray] = {}

@@ -44,12 +44,15 @@ Labeller = TypeVar("Labeller", BiEncoder, CrossEncoder)
 
 def for_labelling(model: Labeller, config: PipelineConfig, runtime: Runtime) -> Labeller:
     """The model as pool labelling runs it: with `config.label_int8` on CPU, a copy whose linear layers compute
-    in int8 (dynamic quantisation: weights int8, activations quantised per batch)."""
+    in int8 (dynamic quantisation: weights int8, activations quantised per batch) and that caches no vectors."""
     if not (config.label_int8 and runtime.device.type == "cpu"):
         return model
     with warnings.catch_warnings():  # torch marks eager quantisation deprecated in favour of torchao (not installed)
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        quantised = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    if isinstance(quantised, BiEncoder):
+        quantised.embedding_cache = None  # other vectors than the full-precision model's: never cached as its own
+    return quantised
 
 
 def label_with_bi(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,
