@@ -89,6 +89,7 @@ class PipelineConfig:
     micro_batch: int | None = field(default=32, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch, so only memory changes (unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
     label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: ~2x faster labelling at a cost of 0.6-2.9 points of dev Spearman (benchmarks/INT8.md); training and evaluation stay full precision"})
+    shard_pairs: int | None = field(default=None, metadata={"help": "label the pool in shards of N pairs, each its own cached task (on Ray: spread over the workers), then merge them into one labels artifact equal to the unsharded one (default: one task per labelling)"})
     embedding_cache: bool = field(default=True, metadata={"help": "keep the embeddings of the models no stage trains (start models' benchmark scores, frozen labellers' pool labels) in $TE_EMBEDDING_CACHE (default ~/.cache/trans-encoder/embeddings), so each sentence is encoded once per machine"})
     eval_batch_size: int = 128
     eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
@@ -107,7 +108,7 @@ class PipelineConfig:
                              "latin-1, cp1252 or utf-16") from None
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
-        for name in ("max_pairs", "max_steps", "micro_batch"):
+        for name in ("max_pairs", "max_steps", "micro_batch", "shard_pairs"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")

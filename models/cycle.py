@@ -12,9 +12,9 @@ bi-encoder distils from them. With one member and no labeller this is the paper'
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Generic, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Generic, Mapping, Protocol, Sequence, TypeVar
 
 from models.config import PipelineConfig
 from models.encoders.sources import model_kind
@@ -38,7 +38,8 @@ class StageCall(Generic[H]):
     @property
     def title(self) -> str:
         where = f"cycle {self.cycle}: " if self.cycle else ""
-        return f"{where}{self.stage}" + (f" [{self.member}]" if self.member else "")
+        rows = f" rows {self.params['rows'][0]}-{self.params['rows'][1]}" if "rows" in self.params else ""
+        return f"{where}{self.stage}{rows}" + (f" [{self.member}]" if self.member else "")
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,9 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     single = len(members) == 1
     result: CycleResult[H] = CycleResult(members=dict(members))
     one = lambda call: executor.run([call])[0]  # noqa: E731 - a stage with nothing beside it
-    pool = one(StageCall("pool")).handle
+    pool_output = one(StageCall("pool"))
+    pool, pairs = pool_output.handle, int(pool_output.metrics["pairs"])
+    label = lambda calls: label_pool(executor, calls, pairs, config.shard_pairs)  # noqa: E731
     starts = {name: executor.source(source) for name, source in members.items()}
     frozen = {name: (model_kind(source), executor.source(source), source) for name, source in labellers.items()}
 
@@ -143,14 +146,14 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
                                               {"kind": "bi", "model": source}) for name, source in members.items()])
         for name, output in zip(members, warm_scores):
             result.scores[score_label("bi", WARM_UP, name, single)] = dict(output.metrics)
-    frozen_labels = {kind: _frozen_labels(executor, frozen, kind, pool) for kind in KINDS}
+    frozen_labels = {kind: _frozen_labels(label, frozen, kind, pool) for kind in KINDS}
     if config.labellers_join == "both":  # each frozen labeller's scores join both averages
         frozen_labels = {"bi": frozen_labels["bi"] | frozen_labels["cross"],
                          "cross": frozen_labels["cross"] | frozen_labels["bi"]}
 
     latest_bi = dict(warm)
     for cycle in range(1, config.cycles + 1):
-        bi_labels = _by_member(members, executor.run([
+        bi_labels = _by_member(members, label([
             StageCall("bi-labels", cycle, name, {"bi": latest_bi[name], "pool": pool}, {"model": source})
             for name, source in members.items()]))
         averaged = one(_average(cycle, "bi", _scorers("bi", bi_labels) | frozen_labels["bi"])).handle
@@ -158,7 +161,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
             StageCall("cross", cycle, name, {"start": cross_start(config, starts[name], latest_bi[name]),
                                              "labels": averaged}, {"model": source})
             for name, source in members.items()]))
-        cross_labels = _by_member(members, executor.run([
+        cross_labels = _by_member(members, label([
             StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, {"model": source})
             for name, source in members.items()]))
         teachers = _scorers("cross", cross_labels) | frozen_labels["cross"]
@@ -188,12 +191,31 @@ def _by_member(members: Mapping[str, str], outputs: Sequence[StageOutput[H]]) ->
     return {name: output.handle for name, output in zip(members, outputs)}
 
 
-def _frozen_labels(executor: Executor[H], frozen: Mapping[str, tuple[str, H, str]], kind: str,
-                   pool: H) -> dict[str, H]:
+def label_pool(executor: Executor[H], calls: Sequence[StageCall[H]], pairs: int,
+               shard_pairs: int | None) -> list[StageOutput[H]]:
+    """Pool labelling calls (bi-labels, cross-labels). With `shard_pairs`, each is split by row range into shards
+    that run together (on Ray, on several workers), then one merge per call joins its shards in row order."""
+    if not shard_pairs or shard_pairs >= pairs:
+        return executor.run(calls)
+    bounds = [[start, min(start + shard_pairs, pairs)] for start in range(0, pairs, shard_pairs)]
+    shards = executor.run([replace(call, params={**call.params, "rows": rows}) for call in calls for rows in bounds])
+    merges = [StageCall("merge-labels", call.cycle, call.member,
+                        {f"rows {rows[0]}-{rows[1]}": output.handle for rows, output in zip(bounds, group)},
+                        {**call.params, "labelling": call.stage})
+              for call, group in zip(calls, _chunks(shards, len(bounds)))]
+    return executor.run(merges)
+
+
+def _chunks(items: Sequence[StageOutput[H]], size: int) -> list[Sequence[StageOutput[H]]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _frozen_labels(label: Callable[[list[StageCall[H]]], list[StageOutput[H]]],
+                   frozen: Mapping[str, tuple[str, H, str]], kind: str, pool: H) -> dict[str, H]:
     """A frozen labeller's scores never change, so they are computed once (no cycle) and reused every cycle."""
     chosen = {name: (handle, source) for name, (found, handle, source) in frozen.items() if found == kind}
     stage, model_input = ("bi-labels", "bi") if kind == "bi" else ("cross-labels", "cross")
-    outputs = executor.run([StageCall(stage, None, name, {model_input: handle, "pool": pool}, {"model": source})
+    outputs = label([StageCall(stage, None, name, {model_input: handle, "pool": pool}, {"model": source})
                             for name, (handle, source) in chosen.items()])
     return _scorers(kind, {name: output.handle for name, output in zip(chosen, outputs)})
 

@@ -36,6 +36,7 @@ STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
     "bi-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.bi_encoder,
                   models.encoders.ngram_cnn),
     "average-labels": (*_IO, models.training.stages),
+    "merge-labels": (*_IO, models.training.stages),
     "cross": (*_TRAINING, models.encoders.cross_encoder),
     "cross-labels": (*_IO, models.training.stages, models.training.folders, models.encoders.cross_encoder),
     "bi": (*_TRAINING, models.encoders.bi_encoder, models.encoders.ngram_cnn),
@@ -53,6 +54,7 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "cross": ("cross_lr", "cross_batch_size", "cross_epochs", "cross_max_length", "cross_warmup_ratio",
               "weight_decay", "micro_batch", "max_steps", "seed", *_SHARED),
     "average-labels": (),
+    "merge-labels": ("label_transform",),
     "cross-labels": ("cross_max_length", "symmetric", "label_int8", *_SHARED),
     "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "weight_decay",
            "micro_batch", "max_steps", "seed", *_SHARED),
@@ -60,8 +62,8 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "ensemble-scores": (),
 }
 
-SUFFIXES = {"pool": ".parquet", "bi-labels": ".parquet", "average-labels": ".parquet", "cross-labels": ".parquet",
-            "scores": ".parquet", "ensemble-scores": ".parquet"}
+SUFFIXES = {stage: ".parquet" for stage in ("pool", "bi-labels", "average-labels", "merge-labels", "cross-labels",
+                                            "scores", "ensemble-scores")}
 
 
 def code_version(stage: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from artifacts.atomic import atomic_path
 from artifacts.pairs import (read_labelled, read_pool, read_predictions, write_labelled, write_pool,
@@ -61,6 +62,8 @@ def run_stage(stage: str, config: PipelineConfig, inputs: Inputs, params: Params
 
 def stored_metrics(stage: str, artifact: Artifact) -> dict[str, Any]:
     """What a stored output measured, read back from it: the scores of a predictions artifact, else nothing."""
+    if stage == "pool":
+        return {"pairs": pq.ParquetFile(artifact.path).metadata.num_rows}
     if stage not in ("scores", "ensemble-scores"):
         return {}
     return scores_of(*_by_set(read_predictions(Path(artifact.path))))
@@ -93,19 +96,31 @@ def _warmup(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int |
     return stats.to_dict() if stats else {"skipped": "warmup none"}
 
 
+def _pool_rows(inputs: Inputs, params: Params) -> pd.DataFrame:
+    """The pool, or the shard of it that `params["rows"]` ([start, stop)) names."""
+    frame = read_pool(Path(inputs["pool"].path))
+    if "rows" not in params:
+        return frame
+    start, stop = params["rows"]
+    return frame.iloc[start:stop].reset_index(drop=True)
+
+
 def _bi_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,
                progress: ProgressFn | None) -> dict[str, Any]:
-    frame = read_pool(Path(inputs["pool"].path))
+    """Cosines of the pool's pairs. A shard stores them raw: a transform such as minmax needs the whole pool, so
+    the merge applies it."""
+    frame = _pool_rows(inputs, params)
     cosine = folders.bi_labels(Path(inputs["bi"].path), frame["text_a"].tolist(), frame["text_b"].tolist(), config,
                                _runtime(config), progress, _frozen_cache(config, cycle))
-    labels = transform_labels(cosine, config.label_transform)
-    write_labelled(target, frame, labels, "bi-encoder", cycle or 0, config.label_transform)
+    transform = "raw" if "rows" in params else config.label_transform
+    labels = transform_labels(cosine, transform)
+    write_labelled(target, frame, labels, "bi-encoder", cycle or 0, transform)
     return _label_stats(labels)
 
 
 def _cross_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,
                   progress: ProgressFn | None) -> dict[str, Any]:
-    frame = read_pool(Path(inputs["pool"].path))
+    frame = _pool_rows(inputs, params)
     labels = folders.cross_labels(Path(inputs["cross"].path), frame["text_a"].tolist(), frame["text_b"].tolist(),
                                   config, _runtime(config), progress)
     write_labelled(target, frame, labels, "cross-encoder", cycle or 0,
@@ -126,6 +141,17 @@ def _average_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycl
     write_labelled(target, first, labels, "mean of " + ", ".join(columns), cycle or 0,
                    str(first["label_transform"].iloc[0]), scorers=columns)
     return _label_stats(labels) | {"scorers": list(columns)}
+
+
+def _merge_labels(config: PipelineConfig, inputs: Inputs, params: Params, cycle: int | None, target: Path,
+                  progress: ProgressFn | None) -> dict[str, Any]:
+    """The shards of one pool labelling, joined in row order into the artifact the unsharded stage writes."""
+    frame = pd.concat([read_labelled(Path(artifact.path)) for artifact in inputs.values()], ignore_index=True)
+    labels, transform = frame["label"].to_numpy(), str(frame["label_transform"].iloc[0])
+    if params["labelling"] == "bi-labels":
+        labels, transform = transform_labels(labels, config.label_transform), config.label_transform
+    write_labelled(target, frame, labels, str(frame["labelled_by"].iloc[0]), cycle or 0, transform)
+    return _label_stats(labels) | {"shards": len(inputs)}
 
 
 def _train_on_labels(train_folder: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
@@ -186,6 +212,7 @@ STAGES: dict[str, Callable[..., dict[str, Any]]] = {
     "average-labels": _average_labels,
     "cross": _train_on_labels(folders.train_cross_folder),
     "cross-labels": _cross_labels,
+    "merge-labels": _merge_labels,
     "bi": _train_on_labels(folders.train_bi_folder),
     "scores": _scores,
     "ensemble-scores": _ensemble_scores,

@@ -88,6 +88,32 @@ def test_distil_from_all_teaches_the_bi_encoder_with_every_scorer(tiny_model_dir
                                .mean(axis=1), rtol=1e-6, atol=1e-7)
 
 
+def test_sharded_labelling_merges_to_the_unsharded_labels_and_a_lost_shard_alone_is_redone(
+        tiny_models: dict[str, Path], mini_sts_dir: Path, tmp_path: Path) -> None:
+    settings = dict(QUICK, model=str(tiny_models["bert32"]), labellers=str(tiny_models["bert40"]),
+                    data_dir=str(mini_sts_dir), cycles=1, eval="none")
+    whole = run_plain("paper", PipelineConfig(**settings), tmp_path / "whole")
+    sharded = run_plain("paper", PipelineConfig(**settings, shard_pairs=20), tmp_path / "sharded")
+
+    def teachers(outcome: dict) -> list[pd.DataFrame]:
+        return [read_labelled(Path(e["path"])) for e in entries(Path(outcome["run_dir"]))
+                if e["stage"] == "average-labels"]
+
+    shards = [e for e in entries(Path(sharded["run_dir"])) if e["stage"] in ("bi-labels", "cross-labels")]
+    merges = [e for e in entries(Path(sharded["run_dir"])) if e["stage"] == "merge-labels"]
+    assert len(shards) == 9 and len(merges) == 3, "48 pairs in shards of 20: 3 per labelling (labeller, bi, cross)"
+    assert all(e["metrics"]["shards"] == 3 for e in merges)
+    for one, other in zip(teachers(whole), teachers(sharded), strict=True):
+        assert one[["text_a", "text_b"]].equals(other[["text_a", "text_b"]])
+        np.testing.assert_allclose(one["label"], other["label"], atol=1e-5)
+
+    lost = Path(shards[4]["path"])
+    lost.unlink()
+    run_plain("paper", PipelineConfig(**settings, shard_pairs=20), tmp_path / "sharded")
+    ran = [(e["stage"], e["path"]) for e in entries(Path(sharded["run_dir"])) if e["status"] == "ran"]
+    assert ran == [(shards[4]["stage"], str(lost))], "only the lost shard is redone; its merge is the same file"
+
+
 def own_pairs(folder: Path, sts_dir: Path, rows: int, label: bool) -> Path:
     """A user's pair file made from STS-B dev rows (question/answer columns), with or without labels."""
     from models.data import load_stsb_dev

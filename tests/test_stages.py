@@ -4,9 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from artifacts.pairs import read_labelled, write_labelled
+from artifacts.store import Store
 from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig, preset
 from models.encoders.cross_encoder import CrossEncoder
@@ -16,6 +19,7 @@ from models.training.stages import (average_labels, distil_bi_encoder, fit_cross
 from models.training.trainer import OptimSettings, planned_batches
 from models.warmup import warm_up
 from models.warmup.mirror import mask_random_span
+from tasks.stage_io import run_stage
 from tests.tiny_model import SENTENCES
 
 CPU = Runtime.create("cpu", "fp32", seed=7)
@@ -137,6 +141,23 @@ def test_label_transforms_and_averaging() -> None:
     np.testing.assert_allclose(average_labels([raw, raw + 1]), raw + 0.5)
     with pytest.raises(ValueError, match="raw, clip or minmax"):
         transform_labels(raw, "sigmoid")
+
+
+def test_merged_bi_label_shards_take_the_pool_wide_transform(tmp_path: Path) -> None:
+    """minmax needs the whole pool's range: shards keep raw cosines and the merge scales them all at once."""
+    cosines = np.array([0.2, 0.5, 0.9, 0.4, 0.8], dtype=np.float32)
+    pool = pd.DataFrame({"text_a": [f"a{i}" for i in range(5)], "text_b": [f"b{i}" for i in range(5)]})
+    shards = {}
+    for start, stop in ((0, 2), (2, 5)):
+        path = write_labelled(tmp_path / f"{start}.parquet", pool.iloc[start:stop], cosines[start:stop], "bi-encoder",
+                              1, "raw")
+        shards[f"rows {start}-{stop}"] = Store.seal(path)
+    merged = run_stage("merge-labels", PipelineConfig(label_transform="minmax"), shards, {"labelling": "bi-labels"}, 1,
+                       tmp_path / "merged.parquet")
+    frame = read_labelled(Path(merged.artifact.path))
+    assert frame["text_a"].tolist() == pool["text_a"].tolist(), "rows keep the pool's order"
+    np.testing.assert_allclose(frame["label"], transform_labels(cosines, "minmax"), atol=1e-7)
+    assert set(frame["label_transform"]) == {"minmax"} and merged.metrics["shards"] == 2
 
 
 def test_planned_batches_are_seeded_and_capped() -> None:
