@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.encoders.batching import length_sorted_batches, usable_max_length
+from models.encoders.batching import batch_count, token_sorted_batches, usable_max_length
 from models.encoders.embedding_cache import EmbeddingCache, fingerprint, source_of
 from models.progress import ProgressFn, track
 from models.runtime import autocast
@@ -81,11 +81,12 @@ class BiEncoder(nn.Module):
         was_training = self.training
         self.eval()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        lengths = [len(text) for text in texts]
-        batches = length_sorted_batches(lengths, batch_size)
-        for index in track(batches, len(batches), desc, progress):
+        batches = token_sorted_batches(lambda rows: self.tokenizer([texts[i] for i in rows], truncation=True,
+                                                                   max_length=self.max_length),
+                                       len(texts), batch_size, self.tokenizer.pad_token_id)
+        for index, features in track(batches, batch_count(len(texts), batch_size), desc, progress):
             with autocast(self.device, dtype):
-                embeddings = self(self.tokenize([texts[i] for i in index]))
+                embeddings = self({name: tensor.to(self.device) for name, tensor in features.items()})
             out[index] = nn.functional.normalize(embeddings.float(), dim=-1).cpu().numpy()
         self.train(was_training)
         return out

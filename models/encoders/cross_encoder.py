@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.encoders.batching import length_sorted_batches, usable_max_length
+from models.encoders.batching import batch_count, token_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
 from models.encoders.sources import resolve_model_source
@@ -57,11 +57,13 @@ class CrossEncoder(nn.Module):
         was_training = self.training
         self.eval()
         out = np.zeros(len(texts_a), dtype=np.float32)
-        lengths = [len(a) + len(b) for a, b in zip(texts_a, texts_b)]
-        batches = length_sorted_batches(lengths, batch_size)
-        for index in track(batches, len(batches), desc, progress):
+        batches = token_sorted_batches(
+            lambda rows: self.tokenizer([texts_a[i] for i in rows], [texts_b[i] for i in rows],
+                                        truncation="longest_first", max_length=self.max_length),
+            len(texts_a), batch_size, self.tokenizer.pad_token_id)
+        for index, features in track(batches, batch_count(len(texts_a), batch_size), desc, progress):
             with autocast(self.device, dtype):
-                logits = self(self.tokenize([texts_a[i] for i in index], [texts_b[i] for i in index]))
+                logits = self({name: tensor.to(self.device) for name, tensor in features.items()})
             out[index] = logits.float().cpu().numpy()
         self.train(was_training)
         return out
