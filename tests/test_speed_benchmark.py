@@ -34,3 +34,18 @@ def test_int8_benchmark_labels_dev_both_ways_with_each_labeller(tiny_model_dir: 
     for row in rows:
         agreement = float(row.split("|")[5])
         assert -1 <= agreement <= 1 and "x**" in row
+
+
+def test_scaling_benchmark_measures_each_pool_stage_at_each_size(tiny_model_dir: Path, mini_sts_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    from benchmarks.scaling import main as scaling_main
+
+    scaling_main(["--model", str(tiny_model_dir), "--data-dir", str(mini_sts_dir), "--sizes", "130", "260",
+                  "--train-sizes", "130", "--json", str(tmp_path / "rows.json"), "--out", str(tmp_path / "SCALING.md")])
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [(row["size"], row["stage"]) for row in rows] == [
+        (130, "pool"), (130, "bi-labels"), (130, "cross-labels"), (130, "cross"), (130, "bi"),
+        (260, "pool"), (260, "bi-labels"), (260, "cross-labels")]
+    assert all(row["seconds"] > 0 and row["peak_rss_mb"] > 100 for row in rows)
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+    assert "| bi-labels |" in (tmp_path / "SCALING.md").read_text()

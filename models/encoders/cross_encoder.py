@@ -47,7 +47,7 @@ class CrossEncoder(nn.Module):
         """One logit per pair, shape (batch,)."""
         return self.model(**features).logits.squeeze(-1)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def logits(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 64,
                dtype: torch.dtype | None = None, progress: ProgressFn | None = None,
                desc: str = "cross-encoder scoring") -> np.ndarray:

@@ -1,0 +1,166 @@
+"""Each pool-sized stage's time and peak memory as the pool grows: benchmarks/SCALING.md and scaling.png.
+
+    python -m benchmarks.scaling                      # pools of 1k, 3k, 10k, 37k pairs (~25 min on 2 cores)
+    python -m benchmarks.scaling --sizes 200 400 --train-sizes 200 --out /tmp/SCALING.md
+
+Every stage runs through `run_stage`, as in a `cpu`-preset run (its settings, embedding cache off), each in a
+fresh process so its peak resident set is its own: reading the pool, labelling it with the start bi-encoder
+and with a cross-encoder, and, at `--train-sizes`, fitting the cross-encoder and distilling the bi-encoder on
+those labels (their time follows their steps, so two sizes show the slope).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from benchmarks.provenance import provenance  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SIZES = (1000, 3000, 10_000, 37_000)
+TRAIN_SIZES = (1000, 3000)
+
+
+def _stage_in_child(queue: Any, stage: str, settings: dict[str, Any], inputs: dict[str, str],
+                    target: str) -> None:
+    from artifacts.store import Artifact
+    from models.config import preset
+    from tasks.stage_io import run_stage
+
+    result = run_stage(stage, preset("cpu", **settings), {name: Artifact(path, "-") for name, path in inputs.items()},
+                       {}, 1, Path(target))
+    queue.put({"seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb, "path": result.artifact.path,
+               "pairs": result.metrics.get("pairs")})
+
+
+def run_stage_alone(stage: str, settings: dict[str, Any], inputs: dict[str, str], target: Path) -> dict[str, Any]:
+    """One stage in a fresh process: its seconds, peak RSS (MB) and output path."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_stage_in_child, args=(queue, stage, settings, inputs, str(target)))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise SystemExit(f"{stage} failed (exit code {process.exitcode})")
+    return queue.get()
+
+
+def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str,
+            temp: Path) -> list[dict[str, Any]]:
+    """One row per (pool size, stage)."""
+    from models.encoders.cross_encoder import CrossEncoder
+    from models.encoders.sources import resolve_model_source
+
+    import torch
+
+    start = resolve_model_source(model)
+    torch.manual_seed(0)
+    CrossEncoder.from_pretrained(start).save(temp / "cross")  # a seeded head: labelling costs what a trained one does
+    rows = []
+    for size in sizes:
+        settings = {"model": model, "labellers": None, "data_dir": data_dir, "max_pairs": size,
+                    "embedding_cache": False}
+        folder = temp / str(size)
+
+        pairs = size  # the pool's real size, once read (a pool smaller than `size` is used whole)
+
+        def stage(name: str, inputs: dict[str, str], suffix: str = ".parquet") -> str:
+            nonlocal pairs
+            outcome = run_stage_alone(name, settings, inputs, folder / f"{name}{suffix}")
+            pairs = outcome["pairs"] if name == "pool" else pairs
+            rows.append({"size": pairs, "stage": name, **{k: outcome[k] for k in ("seconds", "peak_rss_mb")}})
+            print(f"{pairs:>6} pairs  {name:<13} {outcome['seconds']:8.1f} s  {outcome['peak_rss_mb']:6.0f} MB",
+                  flush=True)
+            return outcome["path"]
+
+        pool = stage("pool", {})
+        bi_labels = stage("bi-labels", {"bi": start, "pool": pool})
+        cross_labels = stage("cross-labels", {"cross": str(temp / "cross"), "pool": pool})
+        if size in train_sizes:
+            stage("cross", {"start": start, "labels": bi_labels}, "")
+            stage("bi", {"start": start, "labels": cross_labels}, "")
+    return rows
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Seconds (log-log, with a linear guide) and peak RSS against pool size, one line per stage."""
+    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
+    for stage in dict.fromkeys(row["stage"] for row in rows):
+        points = [(row["size"], row["seconds"], row["peak_rss_mb"]) for row in rows if row["stage"] == stage]
+        sizes = [p[0] for p in points]
+        time_axis.plot(sizes, [p[1] for p in points], marker="o", label=stage)
+        memory_axis.plot(sizes, [p[2] for p in points], marker="o", label=stage)
+    time_axis.set(xscale="log", yscale="log", xlabel="pool pairs", ylabel="seconds", title="stage time")
+    memory_axis.set(xscale="log", xlabel="pool pairs", ylabel="peak RSS (MB)", title="stage peak memory",
+                    ylim=(0, None))
+    time_axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def report(rows: list[dict[str, Any]], argv: Sequence[str] | None, figure: Path) -> str:
+    sizes = list(dict.fromkeys(row["size"] for row in rows))
+    stages = list(dict.fromkeys(row["stage"] for row in rows))
+    cell = {(row["stage"], row["size"]): row for row in rows}
+
+    def line(stage: str, key: str, fmt: str) -> str:
+        values = [format(cell[stage, size][key], fmt) if (stage, size) in cell else "-" for size in sizes]
+        return f"| {stage} | " + " | ".join(values) + " |"
+
+    header = "| stage | " + " | ".join(f"{size:,} pairs" for size in sizes) + " |\n|---|" + "---|" * len(sizes)
+    return f"""# Scaling with the pool
+
+{provenance("benchmarks.scaling", argv)}. Each stage of a `cpu`-preset run that reads the pool, run through
+`run_stage` in a fresh process (embedding cache off), at each pool size (pairs drawn from `sts_sickr`).
+
+Seconds:
+
+{header}
+{chr(10).join(line(stage, "seconds", ".1f") for stage in stages)}
+
+Peak resident set (MB, the whole process: Python, torch and the model included):
+
+{header}
+{chr(10).join(line(stage, "peak_rss_mb", ".0f") for stage in stages)}
+
+![time and memory against pool size]({figure.name})
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:4]))
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="pool sizes (pairs)")
+    parser.add_argument("--train-sizes", type=int, nargs="*", default=list(TRAIN_SIZES),
+                        help="sizes at which the two training stages run too")
+    parser.add_argument("--model", default="minilm-l6")
+    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"), help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SCALING.md")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    if not args.data_dir:
+        parser.error("the pool is drawn from the STS folder: pass --data-dir or set STS_DATA_DIR")
+    with tempfile.TemporaryDirectory() as temp:
+        rows = measure(args.sizes, args.train_sizes, args.model, args.data_dir, Path(temp))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    figure = plot(rows, args.out.with_name("scaling.png"))
+    args.out.write_text(report(rows, argv, figure))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    print(args.out.read_text())
+
+
+if __name__ == "__main__":
+    main()
