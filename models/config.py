@@ -86,7 +86,7 @@ class PipelineConfig:
     bi_warmup_ratio: float = 0.0
 
     weight_decay: float = 0.01
-    micro_batch: int | None = field(default=32, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch, so only memory changes (unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
+    micro_batch: int | None = field(default=16, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch's, so memory follows the part (dropout masks are drawn per part, so another value follows another random path of the same recipe; unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
     label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: ~2x faster labelling at a cost of 0.6-2.9 points of dev Spearman (benchmarks/INT8.md); training and evaluation stay full precision"})
     shard_pairs: int | None = field(default=None, metadata={"help": "label the pool in shards of N pairs, each its own cached task (on Ray: spread over the workers), then merge them into one labels artifact equal to the unsharded one (default: one task per labelling)"})
