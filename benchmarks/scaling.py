@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import tempfile
 from pathlib import Path
@@ -23,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks.fresh_process import in_fresh_process  # noqa: E402
 from benchmarks.provenance import provenance  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,33 +30,21 @@ SIZES = (1000, 3000, 10_000, 37_000)
 TRAIN_SIZES = (1000, 3000)
 
 
-def _stage_in_child(queue: Any, stage: str, settings: dict[str, Any], inputs: dict[str, str],
-                    target: str) -> None:
+def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], target: str) -> dict[str, Any]:
+    """In the child: one stage through `run_stage`; its seconds, peak RSS (MB), output path and pairs."""
     from artifacts.store import Artifact
     from models.config import preset
     from tasks.stage_io import run_stage
 
     result = run_stage(stage, preset("cpu", **settings), {name: Artifact(path, "-") for name, path in inputs.items()},
                        {}, 1, Path(target))
-    queue.put({"seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb, "path": result.artifact.path,
-               "pairs": result.metrics.get("pairs")})
-
-
-def run_stage_alone(stage: str, settings: dict[str, Any], inputs: dict[str, str], target: Path) -> dict[str, Any]:
-    """One stage in a fresh process: its seconds, peak RSS (MB) and output path."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_stage_in_child, args=(queue, stage, settings, inputs, str(target)))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        raise SystemExit(f"{stage} failed (exit code {process.exitcode})")
-    return queue.get()
+    return {"seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb, "path": result.artifact.path,
+            "pairs": result.metrics.get("pairs")}
 
 
 def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str,
             temp: Path) -> list[dict[str, Any]]:
-    """One row per (pool size, stage)."""
+    """One row per (pool size, stage); a row's size is the pool as read (a smaller pool is used whole)."""
     from models.encoders.cross_encoder import CrossEncoder
     from models.encoders.sources import resolve_model_source
 
@@ -65,29 +53,29 @@ def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_d
     start = resolve_model_source(model)
     torch.manual_seed(0)
     CrossEncoder.from_pretrained(start).save(temp / "cross")  # a seeded head: labelling costs what a trained one does
-    rows = []
+    rows: list[dict[str, Any]] = []
     for size in sizes:
         settings = {"model": model, "labellers": None, "data_dir": data_dir, "max_pairs": size,
                     "embedding_cache": False}
         folder = temp / str(size)
+        pairs = size
 
-        pairs = size  # the pool's real size, once read (a pool smaller than `size` is used whole)
-
-        def stage(name: str, inputs: dict[str, str], suffix: str = ".parquet") -> str:
-            nonlocal pairs
-            outcome = run_stage_alone(name, settings, inputs, folder / f"{name}{suffix}")
-            pairs = outcome["pairs"] if name == "pool" else pairs
-            rows.append({"size": pairs, "stage": name, **{k: outcome[k] for k in ("seconds", "peak_rss_mb")}})
-            print(f"{pairs:>6} pairs  {name:<13} {outcome['seconds']:8.1f} s  {outcome['peak_rss_mb']:6.0f} MB",
-                  flush=True)
+        def run(name: str, inputs: dict[str, str], suffix: str = ".parquet") -> str:
+            outcome = in_fresh_process(f"{name} at {size} pairs", stage_report, name, settings, inputs,
+                                       str(folder / f"{name}{suffix}"))
+            rows.append({"size": outcome["pairs"] if name == "pool" else pairs, "stage": name,
+                         "seconds": outcome["seconds"], "peak_rss_mb": outcome["peak_rss_mb"]})
+            print(f"{rows[-1]['size']:>6} pairs  {name:<13} {outcome['seconds']:8.1f} s  "
+                  f"{outcome['peak_rss_mb']:6.0f} MB", flush=True)
             return outcome["path"]
 
-        pool = stage("pool", {})
-        bi_labels = stage("bi-labels", {"bi": start, "pool": pool})
-        cross_labels = stage("cross-labels", {"cross": str(temp / "cross"), "pool": pool})
+        pool = run("pool", {})
+        pairs = rows[-1]["size"]
+        bi_labels = run("bi-labels", {"bi": start, "pool": pool})
+        cross_labels = run("cross-labels", {"cross": str(temp / "cross"), "pool": pool})
         if size in train_sizes:
-            stage("cross", {"start": start, "labels": bi_labels}, "")
-            stage("bi", {"start": start, "labels": cross_labels}, "")
+            run("cross", {"start": start, "labels": bi_labels}, "")
+            run("bi", {"start": start, "labels": cross_labels}, "")
     return rows
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import statistics
@@ -19,13 +18,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from benchmarks.fresh_process import in_fresh_process
 from benchmarks.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,12 +68,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as temp:
         jobs = _jobs(args, Path(temp))
-        context = multiprocessing.get_context("spawn")
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for round_no in range(args.rounds):
             for task in TASKS:
                 for side in ("ours", "theirs"):
-                    outcome = _in_fresh_process(context, jobs[task, side])
+                    outcome = in_fresh_process(f"{task} ({side})", measure, jobs[task, side])
                     runs.setdefault((task, side), []).append(outcome)
                     print(f"round {round_no + 1} {task:<16} {side:<6} {outcome['seconds']:8.2f} s  "
                           f"peak {outcome['peak_rss_mb']:.0f} MB", flush=True)
@@ -114,38 +112,18 @@ def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
             for task in TASKS for side in ("ours", "theirs")}
 
 
-def _in_fresh_process(context: Any, job: Job) -> dict[str, Any]:
-    queue = context.Queue()
-    process = context.Process(target=measure, args=(job, queue))
-    process.start()
-    while True:  # a child killed outright (out of memory) never reports: notice it instead of waiting forever
-        try:
-            outcome = queue.get(timeout=5)
-            break
-        except Empty:
-            if not process.is_alive():
-                raise RuntimeError(f"{job.task} ({job.side}) died with exit code {process.exitcode}") from None
-    process.join()
-    if "error" in outcome:
-        raise RuntimeError(f"{job.task} ({job.side}) failed: {outcome['error']}")
-    return outcome
-
-
-def measure(job: Job, queue: Any) -> None:
+def measure(job: Job) -> dict[str, Any]:
     """In the child: load (untimed), run the task once (timed), report time, output and peak RSS."""
-    try:
-        import torch
+    import torch
 
-        torch.set_num_threads(job.threads)
-        run = _RUNNERS[job.task, job.side](job)  # loads, returns the timed call
-        started = time.perf_counter()
-        output = run()
-        seconds = time.perf_counter() - started
-        # scoring outputs are compared across sides; a training run's return value is not an output
-        queue.put({"seconds": seconds, "output": output.tolist() if isinstance(output, np.ndarray) else None,
-                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-    except Exception as error:  # reported to the parent, which stops with it
-        queue.put({"error": f"{type(error).__name__}: {error}"})
+    torch.set_num_threads(job.threads)
+    run = _RUNNERS[job.task, job.side](job)  # loads, returns the timed call
+    started = time.perf_counter()
+    output = run()
+    seconds = time.perf_counter() - started
+    # scoring outputs are compared across sides; a training run's return value is not an output
+    return {"seconds": seconds, "output": output.tolist() if isinstance(output, np.ndarray) else None,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _pairs(path: str) -> pd.DataFrame:

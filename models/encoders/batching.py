@@ -1,6 +1,7 @@
 """Inference batching by real token count: texts are tokenised once per chunk, sorted by their token count and
 padded per batch, so a batch pads only to its own longest member (sorting by characters, as sentence-transformers
-does, left a third of the STS test tokens as padding at batch 32; by tokens, 0.3%)."""
+does, padded the distinct STS test sentences to 1.34x their real tokens at batch 32 and max length 64; sorting by
+tokens, to 1.003x)."""
 from __future__ import annotations
 
 import math
@@ -30,21 +31,22 @@ def batch_count(items: int, batch_size: int) -> int:
                for start in range(0, items, TOKENIZE_CHUNK))
 
 
-def token_sorted_batches(tokenize: Tokenize, items: int, batch_size: int,
-                         pad_id: int) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
-    """(item positions, padded tensors) per batch, covering every item once."""
+def token_sorted_batches(tokenize: Tokenize, items: int, batch_size: int, pad_id: int,
+                         device: torch.device) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor]]]:
+    """(item positions, padded tensors on `device`) per batch, covering every item once."""
     for start in range(0, items, TOKENIZE_CHUNK):
         positions = np.arange(start, min(start + TOKENIZE_CHUNK, items))
         encoded = tokenize(positions.tolist())
         for rows in length_sorted_batches([len(ids) for ids in encoded["input_ids"]], batch_size):
-            yield positions[rows], padded(encoded, rows, pad_id)
+            yield positions[rows], padded(encoded, rows, pad_id, device)
 
 
-def padded(encoded: Mapping[str, list[list[int]]], rows: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
+def padded(encoded: Mapping[str, list[list[int]]], rows: Sequence[int], pad_id: int,
+           device: torch.device) -> dict[str, torch.Tensor]:
     """The chosen rows right-padded to their longest: `pad_id` for token ids, 0 for masks and segment ids."""
     width = max(len(encoded["input_ids"][row]) for row in rows)
     return {name: torch.tensor([values[row] + [pad_id if name == "input_ids" else 0] * (width - len(values[row]))
-                                for row in rows])
+                                for row in rows], device=device)
             for name, values in encoded.items()}
 
 

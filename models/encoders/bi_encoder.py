@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.encoders.batching import batch_count, token_sorted_batches, usable_max_length
+from models.encoders.batching import batch_count, padded, token_sorted_batches, usable_max_length
 from models.encoders.embedding_cache import EmbeddingCache, fingerprint, source_of
 from models.progress import ProgressFn, track
 from models.runtime import autocast
@@ -59,10 +59,13 @@ class BiEncoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def token_ids(self, texts: Sequence[str]) -> Mapping[str, list[list[int]]]:
+        """Unpadded token ids and masks, cut at `max_length`."""
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(list(texts), padding=True, truncation=True,
-                               max_length=self.max_length, return_tensors="pt")
-        return {name: tensor.to(self.device) for name, tensor in batch.items()}
+        """One padded batch on the model's device."""
+        return padded(self.token_ids(texts), range(len(texts)), self.tokenizer.pad_token_id, self.device)
 
     def token_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """(batch, tokens, dimension): the transformer's last layer, through the n-gram CNN when there is one."""
@@ -81,12 +84,11 @@ class BiEncoder(nn.Module):
         was_training = self.training
         self.eval()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        batches = token_sorted_batches(lambda rows: self.tokenizer([texts[i] for i in rows], truncation=True,
-                                                                   max_length=self.max_length),
-                                       len(texts), batch_size, self.tokenizer.pad_token_id)
+        batches = token_sorted_batches(lambda rows: self.token_ids([texts[i] for i in rows]), len(texts), batch_size,
+                                       self.tokenizer.pad_token_id, self.device)
         for index, features in track(batches, batch_count(len(texts), batch_size), desc, progress):
             with autocast(self.device, dtype):
-                embeddings = self({name: tensor.to(self.device) for name, tensor in features.items()})
+                embeddings = self(features)
             out[index] = nn.functional.normalize(embeddings.float(), dim=-1).cpu().numpy()
         self.train(was_training)
         return out

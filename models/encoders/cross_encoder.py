@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from models.encoders.batching import batch_count, token_sorted_batches, usable_max_length
+from models.encoders.batching import batch_count, padded, token_sorted_batches, usable_max_length
 from models.progress import ProgressFn, track
 from models.runtime import autocast
 from models.encoders.sources import resolve_model_source
@@ -38,10 +38,13 @@ class CrossEncoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def token_ids(self, texts_a: Sequence[str], texts_b: Sequence[str]) -> Mapping[str, list[list[int]]]:
+        """Unpadded token ids, masks and segment ids of the pairs, cut at `max_length` (longest side first)."""
+        return self.tokenizer(list(texts_a), list(texts_b), truncation="longest_first", max_length=self.max_length)
+
     def tokenize(self, texts_a: Sequence[str], texts_b: Sequence[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(list(texts_a), list(texts_b), padding=True, truncation="longest_first",
-                               max_length=self.max_length, return_tensors="pt")
-        return {name: tensor.to(self.device) for name, tensor in batch.items()}
+        """One padded batch on the model's device."""
+        return padded(self.token_ids(texts_a, texts_b), range(len(texts_a)), self.tokenizer.pad_token_id, self.device)
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """One logit per pair, shape (batch,)."""
@@ -58,12 +61,11 @@ class CrossEncoder(nn.Module):
         self.eval()
         out = np.zeros(len(texts_a), dtype=np.float32)
         batches = token_sorted_batches(
-            lambda rows: self.tokenizer([texts_a[i] for i in rows], [texts_b[i] for i in rows],
-                                        truncation="longest_first", max_length=self.max_length),
-            len(texts_a), batch_size, self.tokenizer.pad_token_id)
+            lambda rows: self.token_ids([texts_a[i] for i in rows], [texts_b[i] for i in rows]), len(texts_a),
+            batch_size, self.tokenizer.pad_token_id, self.device)
         for index, features in track(batches, batch_count(len(texts_a), batch_size), desc, progress):
             with autocast(self.device, dtype):
-                logits = self({name: tensor.to(self.device) for name, tensor in features.items()})
+                logits = self(features)
             out[index] = logits.float().cpu().numpy()
         self.train(was_training)
         return out

@@ -50,7 +50,7 @@ class EmbeddingCache:
 
     def embed(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """The vectors of `texts` (distinct), encoding only the ones no earlier call stored."""
-        known = self._load()
+        known = self._load(texts)
         missing = [text for text in texts if text not in known]
         if missing:
             vectors = encode(missing)
@@ -58,11 +58,16 @@ class EmbeddingCache:
             known.update(zip(missing, vectors))
         return np.stack([known[text] for text in texts]) if texts else encode([])
 
-    def _load(self) -> dict[str, np.ndarray]:
+    def _load(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of `texts`: only their rows are read (a shard of a pool needs few of a part's)."""
+        wanted = set(texts)
         known: dict[str, np.ndarray] = {}
         for names in sorted(self.folder.glob("*.json")):  # the JSON is written last: a part without it is absent
-            vectors = np.load(names.with_suffix(".npy"))
-            known.update(zip(json.loads(names.read_text()), vectors))
+            rows = [(row, text) for row, text in enumerate(json.loads(names.read_text()))
+                    if text in wanted and text not in known]
+            if rows:
+                vectors = np.load(names.with_suffix(".npy"), mmap_mode="r")[[row for row, _ in rows]]
+                known.update(zip([text for _, text in rows], vectors))
         return known
 
     def _store(self, texts: list[str], vectors: np.ndarray) -> None:
