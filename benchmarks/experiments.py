@@ -70,6 +70,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cpu-isbert", "the cpu preset with the IS-BERT warm-up", ("--preset", "cpu", "--warmup", "isbert")),
     Experiment("cpu-mirror", "the cpu preset with the Mirror-BERT warm-up", ("--preset", "cpu", "--warmup", "mirror")),
     Experiment("cpu-simcse", "the cpu preset with the SimCSE warm-up", ("--preset", "cpu", "--warmup", "simcse")),
+    Experiment("cpu-12k", "the cpu preset on 12,000 pairs, one distillation epoch (the same bi steps)",
+               ("--preset", "cpu", "--max-pairs", "12000", "--bi-epochs", "1")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
