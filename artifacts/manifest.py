@@ -53,10 +53,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def git_commit() -> str:
-    """The checkout's short commit, or 'unknown' outside a git checkout."""
+def git_commit(folder: Path = Path(__file__).parent) -> str:
+    """The short commit of the checkout holding `folder` (this project's by default), with `+dirty` when tracked
+    files differ from it (a result then came from code no commit holds), or 'unknown' outside a git checkout."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=folder)
+
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+        head = git("rev-parse", "--short", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        changed = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except OSError:
         return "unknown"
+    return head.stdout.strip() + ("+dirty" if changed else "")

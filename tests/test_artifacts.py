@@ -59,3 +59,22 @@ def test_stage_keys_change_with_code_inputs_and_settings() -> None:
     assert len({base, stage_key("cross", "code2", {"labels": "h1"}, {"lr": 2e-5}),
                 stage_key("cross", "code1", {"labels": "h2"}, {"lr": 2e-5}),
                 stage_key("cross", "code1", {"labels": "h1"}, {"lr": 3e-5})}) == 4
+
+
+def test_a_manifest_commit_says_when_the_code_differed_from_it(tmp_path: Path) -> None:
+    import subprocess
+
+    from artifacts.manifest import git_commit
+
+    assert git_commit(tmp_path) == "unknown"
+    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    (tmp_path / "stage.py").write_text("LR = 1e-4\n")
+    git("add", "stage.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    (tmp_path / "notes.txt").write_text("untracked files are not the run's code")
+    assert git_commit(tmp_path) == head
+    (tmp_path / "stage.py").write_text("LR = 2e-4\n")
+    assert git_commit(tmp_path) == f"{head}+dirty"
