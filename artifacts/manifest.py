@@ -55,7 +55,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def git_commit(folder: Path = Path(__file__).parent) -> str:
     """The short commit of the checkout holding `folder` (this project's by default), with `+dirty` when tracked
-    files differ from it (a result then came from code no commit holds), or 'unknown' outside a git checkout."""
+    files differ from it (the run may then have used code no commit holds), or 'unknown' outside a git checkout."""
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["git", *args], capture_output=True, text=True, cwd=folder)
 

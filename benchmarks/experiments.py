@@ -64,7 +64,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                (*TEACHER, *MPNET, "--labellers-join", "own")),
     Experiment("self-2ep", "no labeller (the teacher base alone)", TEACHER),
     Experiment("labeller-both-6k", "labeller-both on 6,000 pairs", CPU_6K),
-    Experiment("labeller-both-6k-cross2", "labeller-both-6k with 2 cross-encoder epochs (376 steps)",
+    Experiment("labeller-both-6k-cross2", "labeller-both-6k with 2 cross-encoder epochs (750 steps)",
                (*CPU_6K, "--cross-epochs", "2")),
     Experiment("labeller-all-6k", "labeller-both-6k, the bi-encoder distilling from every scorer (cross and bi)",
                (*CPU_6K, "--distil-from", "all")),

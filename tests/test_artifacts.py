@@ -67,13 +67,15 @@ def test_a_manifest_commit_says_when_the_code_differed_from_it(tmp_path: Path) -
     from artifacts.manifest import git_commit
 
     assert git_commit(tmp_path) == "unknown"
-    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)  # noqa: E731
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
     git("init", "-q")
     (tmp_path / "stage.py").write_text("LR = 1e-4\n")
     git("add", "stage.py")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
-    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD")
     (tmp_path / "notes.txt").write_text("untracked files are not the run's code")
     assert git_commit(tmp_path) == head
     (tmp_path / "stage.py").write_text("LR = 2e-4\n")
