@@ -73,6 +73,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cpu-simcse", "labeller-both-6k with the SimCSE warm-up", (*CPU_6K, "--warmup", "simcse")),
     Experiment("cpu-12k", "labeller-both-6k on 12,000 pairs, one distillation epoch (the same bi steps)",
                (*CPU_6K, "--max-pairs", "12000", "--bi-epochs", "1")),
+    Experiment("cpu-symmetric", "the cpu preset, cross -> bi labels averaging both pair orders",
+               ("--preset", "cpu", "--symmetric")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
