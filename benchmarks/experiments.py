@@ -75,6 +75,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                (*CPU_6K, "--max-pairs", "12000", "--bi-epochs", "1")),
     Experiment("cpu-symmetric", "the cpu preset, cross -> bi labels averaging both pair orders",
                ("--preset", "cpu", "--symmetric")),
+    Experiment("cpu-long", "the cpu preset reading longer inputs: bi 64 tokens (labels and distillation), cross 128",
+               ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
