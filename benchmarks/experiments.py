@@ -77,6 +77,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--symmetric")),
     Experiment("cpu-long", "the cpu preset reading longer inputs: bi 64 tokens (labels and distillation), cross 128",
                ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128")),
+    Experiment("cpu-long-b8", "cpu-long with cross-encoder batches of 8 (3,000 steps)",
+               ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "8")),
+    Experiment("cpu-long-b4", "cpu-long with cross-encoder batches of 4 (6,000 steps)",
+               ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "4")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
