@@ -35,6 +35,9 @@ TEACHER: tuple[str, ...] = ("--preset", "paper", "--max-pairs", "3000", "--cycle
 MPNET: tuple[str, ...] = ("--labellers", "mpnet-base")
 # The `cpu` preset until issue 9's 12k runs: labeller-both on 6,000 pairs (the warm-up rows below start from it).
 CPU_6K: tuple[str, ...] = (*TEACHER, *MPNET, "--labellers-join", "both", "--max-pairs", "6000")
+# The `cpu` preset from cpu-12k until cpu-long-b8: cross-encoder batches of 16, sentences cut at 32 tokens, pairs at 64.
+CPU_B16: tuple[str, ...] = ("--preset", "cpu", "--cross-batch-size", "16")
+SHORT: tuple[str, ...] = ("--bi-max-length", "32", "--cross-max-length", "64")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cycles3", "cycles 1..3", (*BASE, "--cycles", "3")),
     Experiment("clip", "label transform clip", (*BASE, "--cycles", "1", "--label-transform", "clip")),
     Experiment("cpu", "the cpu preset (python -m flows.full_cycle)", ("--preset", "cpu")),
+    Experiment("cpu-b16", "the cpu preset before cpu-long-b8 (cross batches of 16, lengths 32 and 64)",
+               (*CPU_B16, *SHORT)),
     Experiment("labeller-both", "frozen MPNet labeller in both averages, 2 distil epochs",
                (*TEACHER, *MPNET, "--labellers-join", "both")),
     Experiment("labeller-both-cross3", "labeller-both with 3 cross-encoder epochs (564 steps)",
@@ -73,10 +78,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("cpu-simcse", "labeller-both-6k with the SimCSE warm-up", (*CPU_6K, "--warmup", "simcse")),
     Experiment("cpu-12k", "labeller-both-6k on 12,000 pairs, one distillation epoch (the same bi steps)",
                (*CPU_6K, "--max-pairs", "12000", "--bi-epochs", "1")),
-    Experiment("cpu-symmetric", "the cpu preset, cross -> bi labels averaging both pair orders",
-               ("--preset", "cpu", "--symmetric")),
-    Experiment("cpu-long", "the cpu preset reading longer inputs: bi 64 tokens (labels and distillation), cross 128",
-               ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128")),
+    Experiment("cpu-symmetric", "cpu-b16, cross -> bi labels averaging both pair orders",
+               (*CPU_B16, *SHORT, "--symmetric")),
+    Experiment("cpu-long", "cpu-b16 reading longer inputs: bi 64 tokens (labels and distillation), cross 128",
+               (*CPU_B16, "--bi-max-length", "64", "--cross-max-length", "128")),
     Experiment("cpu-long-b8", "cpu-long with cross-encoder batches of 8 (3,000 steps)",
                ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "8")),
     Experiment("cpu-long-b4", "cpu-long with cross-encoder batches of 4 (6,000 steps)",
