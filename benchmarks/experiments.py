@@ -86,6 +86,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "8")),
     Experiment("cpu-long-b4", "cpu-long with cross-encoder batches of 4 (6,000 steps)",
                ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "4")),
+    Experiment("cpu-14k", "the cpu preset (cpu-long-b8) on 14,000 pairs (3,500 cross steps)",
+               ("--preset", "cpu", "--max-pairs", "14000")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
