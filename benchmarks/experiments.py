@@ -88,6 +88,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--bi-max-length", "64", "--cross-max-length", "128", "--cross-batch-size", "4")),
     Experiment("cpu-14k", "the cpu preset (cpu-long-b8) on 14,000 pairs (3,500 cross steps)",
                ("--preset", "cpu", "--max-pairs", "14000")),
+    Experiment("cpu-bi2", "the cpu preset (cpu-long-b8) with 2 distillation epochs (188 bi steps)",
+               ("--preset", "cpu", "--bi-epochs", "2")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
