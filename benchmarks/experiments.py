@@ -90,6 +90,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--max-pairs", "14000")),
     Experiment("cpu-bi2", "the cpu preset (cpu-long-b8) with 2 distillation epochs (188 bi steps)",
                ("--preset", "cpu", "--bi-epochs", "2")),
+    Experiment("cpu-lr7e-5", "the cpu preset (cpu-long-b8) with cross lr 7e-5 (1e-4 scaled by the square root of the halved batch)",
+               ("--preset", "cpu", "--cross-lr", "7e-5")),
+    Experiment("cpu-lr5e-5", "the cpu preset (cpu-long-b8) with cross lr 5e-5",
+               ("--preset", "cpu", "--cross-lr", "5e-5")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 
