@@ -94,6 +94,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--cross-lr", "7e-5")),
     Experiment("cpu-lr5e-5", "the cpu preset (cpu-long-b8) with cross lr 5e-5",
                ("--preset", "cpu", "--cross-lr", "5e-5")),
+    Experiment("cpu-cosent", "the cpu preset (cpu-long-b8) distilling the bi-encoder with CoSENT instead of MSE",
+               ("--preset", "cpu", "--bi-loss", "cosent")),
+    Experiment("cpu-head-lr", "the cpu preset (cpu-long-b8) with cross lr 5e-5 and 1e-3 for its fresh classifier head",
+               ("--preset", "cpu", "--cross-lr", "5e-5", "--cross-head-lr", "1e-3")),
     Experiment("mutual-cpu", "the mutual-cpu preset: MiniLM and MPNet both trained", ("--preset", "mutual-cpu")),
 )
 

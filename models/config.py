@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "precision": ("auto", "fp32", "bf16", "fp16"),
     "eval": ("sts", "dev", "none"),
     "distil_from": ("cross", "all"),
+    "bi_loss": ("mse", "cosent"),
 }
 
 
@@ -77,6 +78,7 @@ class PipelineConfig:
     cross_epochs: int = 1
     cross_max_length: int = 64
     cross_warmup_ratio: float = 0.1
+    cross_head_lr: float | None = field(default=None, metadata={"help": "learning rate of the cross-encoder's freshly initialised layers (the classifier head, and the pooler where the checkpoint has none; default: --cross-lr)"})
 
     # bi-encoder distillation (cross -> bi)
     bi_lr: float = 5e-5
@@ -84,6 +86,7 @@ class PipelineConfig:
     bi_epochs: int = 10
     bi_max_length: int = 32
     bi_warmup_ratio: float = 0.0
+    bi_loss: str = field(default="mse", metadata={"help": "cross->bi loss: mse (the paper: cosine regresses the teacher's score) or cosent (CoSENT: the teacher's order within each --micro-batch)"})
 
     weight_decay: float = 0.01
     micro_batch: int | None = field(default=16, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: gradients add up to the whole batch's, so memory follows the part (dropout masks are drawn per part, so another value follows another random path of the same recipe; unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})

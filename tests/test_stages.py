@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import spearmanr
 
 from artifacts.pairs import read_labelled, write_labelled
 from artifacts.store import Store
@@ -16,6 +17,8 @@ from models.encoders.cross_encoder import CrossEncoder
 from models.runtime import Runtime, seed_everything
 from models.training.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi,
                                     label_with_cross, transform_labels)
+from models.training.folders import load_bi
+from models.training.losses import cosent_loss
 from models.training.trainer import OptimSettings, planned_batches
 from models.warmup import warm_up
 from models.warmup.mirror import mask_random_span
@@ -79,6 +82,39 @@ def test_distilling_pulls_bi_encoder_cosines_towards_cross_labels(tiny_model_dir
     assert changed(before, bi)
     assert stats.last_loss < stats.first_loss
     assert error_after < error_before
+
+
+def test_cosent_loss_scores_the_order_of_the_cosines_not_their_scale() -> None:
+    labels = torch.tensor([0.9, 0.1, 0.5])
+    agreeing, reversed_ = torch.tensor([0.8, 0.2, 0.5]), torch.tensor([0.2, 0.8, 0.5])
+    assert cosent_loss(agreeing, labels) < 0.01 < 5 < cosent_loss(reversed_, labels)
+    assert torch.isclose(cosent_loss(agreeing, labels), cosent_loss(agreeing, labels * 0.1 + 0.3)), "scale-free"
+    two = cosent_loss(torch.tensor([0.3, 0.5]), torch.tensor([1.0, 0.0]))
+    assert torch.isclose(two, torch.log1p(torch.exp(torch.tensor(20 * 0.2))))
+
+
+def test_cosent_distilling_learns_the_teachers_order(tiny_model_dir: Path) -> None:
+    targets = np.array([0.9, 0.1, 0.5, 0.7, 0.3, 0.2], dtype=np.float32)
+    config = quick(bi_loss="cosent", bi_batch_size=6, bi_epochs=30, bi_lr=3e-3, pooling="mean")
+    bi = load_bi(tiny_model_dir, config)  # mean pooling: the random model's CLS cosines all round to 1
+    before = spearmanr(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU), targets).statistic
+    stats = distil_bi_encoder(bi, PAIRS_A, PAIRS_B, targets, config, CPU)
+    after = spearmanr(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU), targets).statistic
+    assert stats.last_loss < stats.first_loss
+    assert after > max(before, 0.9), (before, after)
+
+
+def test_cross_head_lr_trains_only_the_fresh_head_when_the_body_rate_is_zero(tiny_model_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    cross = CrossEncoder.from_pretrained(tiny_model_dir)
+    assert cross.fresh == {"model.classifier.weight", "model.classifier.bias"}, "the checkpoint has no head"
+    before = snapshot(cross)
+    labels = np.linspace(0.1, 0.9, len(PAIRS_A))
+    fit_cross_encoder(cross, PAIRS_A, PAIRS_B, labels, quick(cross_lr=0.0, cross_head_lr=1e-2), CPU)
+    moved = {name for name, p in cross.named_parameters() if not torch.equal(before[name], p)}
+    assert moved == cross.fresh
+    cross.save(tmp_path / "cross")
+    assert CrossEncoder.from_pretrained(tmp_path / "cross").fresh == frozenset(), "a trained head is not fresh"
 
 
 def test_micro_batches_add_up_to_the_whole_batch_step(tiny_model_dir: Path) -> None:

@@ -18,21 +18,25 @@ from models.encoders.sources import resolve_model_source
 class CrossEncoder(nn.Module):
     """A sequence classifier with a single output logit over `[CLS] a [SEP] b [SEP]`."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 64) -> None:
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 64,
+                 fresh: frozenset[str] = frozenset()) -> None:
         super().__init__()
         if model.config.num_labels != 1:
             raise ValueError(f"a cross-encoder needs exactly one output logit, the model has {model.config.num_labels}")
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = usable_max_length(max_length, model.config)
+        self.fresh = fresh  # names of the parameters the checkpoint lacked (the head of an encoder): random so far
 
     @classmethod
     def from_pretrained(cls, source: str | Path, max_length: int = 64) -> "CrossEncoder":
         """Load a saved cross-encoder, or start one from any encoder (the head is then freshly initialised)."""
         path = resolve_model_source(source)
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, use_safetensors=True)
-        return cls(model, tokenizer, max_length)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=1, use_safetensors=True, output_loading_info=True)
+        fresh = frozenset(f"model.{name}" for name in loading["missing_keys"])
+        return cls(model, tokenizer, max_length, fresh)
 
     @property
     def device(self) -> torch.device:

@@ -16,6 +16,7 @@ from models.config import PipelineConfig
 from models.encoders.cross_encoder import CrossEncoder
 from models.progress import ProgressFn
 from models.runtime import Runtime
+from models.training.losses import BI_LOSSES
 from models.training.trainer import OptimSettings, TrainStats, train
 
 
@@ -83,19 +84,22 @@ def fit_cross_encoder(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequ
 
     cross.to(runtime.device)
     return train(cross, len(first), batch_loss, _optim_settings(config, "cross"), runtime.seed, runtime.device,
-                 runtime.dtype, "fit cross-encoder", progress, [len(a) + len(b) for a, b in zip(first, second)])
+                 runtime.dtype, "fit cross-encoder", progress, [len(a) + len(b) for a, b in zip(first, second)],
+                 head=cross.fresh)
 
 
 def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], labels: np.ndarray,
                       config: PipelineConfig, runtime: Runtime, progress: ProgressFn | None = None) -> TrainStats:
-    """cross -> bi: MSE between the bi-encoder's cosine and the cross-encoder's score."""
+    """cross -> bi: the bi-encoder's cosines learn the teacher's scores (`config.bi_loss`: MSE as the paper, or
+    CoSENT's order within each micro-batch)."""
     targets = torch.tensor(np.asarray(labels, dtype=np.float32))
+    loss_fn = BI_LOSSES[config.bi_loss]
 
     def batch_loss(index: np.ndarray) -> torch.Tensor:
         first = bi(bi.tokenize([texts_a[i] for i in index]))
         second = bi(bi.tokenize([texts_b[i] for i in index]))
         cosine = nn.functional.cosine_similarity(first.float(), second.float())
-        return nn.functional.mse_loss(cosine, targets[index].to(runtime.device))
+        return loss_fn(cosine, targets[index].to(runtime.device))
 
     bi.to(runtime.device)
     return train(bi, len(texts_a), batch_loss, _optim_settings(config, "bi"), runtime.seed, runtime.device,
@@ -103,8 +107,9 @@ def distil_bi_encoder(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[s
 
 
 def _optim_settings(config: PipelineConfig, model: Literal["cross", "bi"]) -> OptimSettings:
-    """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`); decay, step cap and micro-batch
-    are shared."""
+    """A training stage's own rate, batch, epochs and warm-up (`cross_*` or `bi_*`, and the cross-encoder's head
+    rate); decay, step cap and micro-batch are shared."""
     own = {name: getattr(config, f"{model}_{name}") for name in ("lr", "batch_size", "epochs", "warmup_ratio")}
-    return OptimSettings(**own, weight_decay=config.weight_decay, max_steps=config.max_steps,
+    head_lr = config.cross_head_lr if model == "cross" else None
+    return OptimSettings(**own, head_lr=head_lr, weight_decay=config.weight_decay, max_steps=config.max_steps,
                          micro_batch=config.micro_batch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ class OptimSettings:
     max_steps: int | None = None
     max_grad_norm: float = 1.0
     micro_batch: int | None = None  # examples per forward/backward; gradients add up to the whole batch's
+    head_lr: float | None = None  # the rate of the parameters named in train's `head` (default: lr)
 
 
 @dataclass(frozen=True)
@@ -81,21 +82,32 @@ def micro_batches(index: np.ndarray, size: int | None) -> list[np.ndarray]:
     return [index[i:i + size] for i in range(0, len(index), size)]
 
 
+def _parameter_groups(module: nn.Module, settings: OptimSettings, head: Collection[str]) -> list[dict]:
+    """AdamW groups by (weight decay or not) x (head rate or the stage's rate); empty groups left out."""
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    for name, parameter in module.named_parameters():
+        decays = not any(k in name for k in _NO_DECAY)
+        groups.setdefault((decays, settings.head_lr is not None and name in head), []).append(parameter)
+    return [{"params": params, "weight_decay": settings.weight_decay if decays else 0.0,
+             "lr": settings.head_lr if in_head else settings.lr}
+            for (decays, in_head), params in groups.items()]
+
+
 def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], torch.Tensor],
           settings: OptimSettings, seed: int, device: torch.device, dtype: torch.dtype | None,
-          desc: str, progress: ProgressFn | None = None, lengths: Sequence[int] | None = None) -> TrainStats:
+          desc: str, progress: ProgressFn | None = None, lengths: Sequence[int] | None = None,
+          head: Collection[str] = ()) -> TrainStats:
     """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples.
 
     `batch_loss` must be a mean over its examples (no in-batch negatives) when `settings.micro_batch` splits
     the batch: each part's loss is weighted by its share, so the summed gradient is the whole batch's.
 
     A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
-    good step is learned, and the caller's output is never written."""
+    good step is learned, and the caller's output is never written.
+
+    The parameters named in `head` (freshly initialised layers) learn at `settings.head_lr` when it is set."""
     batches = planned_batches(n_items, settings, seed, lengths)
-    decay = [p for n, p in module.named_parameters() if not any(k in n for k in _NO_DECAY)]
-    no_decay = [p for n, p in module.named_parameters() if any(k in n for k in _NO_DECAY)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr,
+    optimizer = torch.optim.AdamW(_parameter_groups(module, settings, head), lr=settings.lr,
                                   fused=device.type in ("cpu", "cuda"))  # one kernel per step, same update
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(len(batches) * settings.warmup_ratio), len(batches))
