@@ -28,7 +28,8 @@ from artifacts.store import Artifact, Store, stage_key
 from models.config import PipelineConfig
 
 _IO = (tasks.stage_io, artifacts.pairs)
-_TRAINING = (*_IO, models.training.stages, models.training.trainer, models.training.folders, models.training.losses)
+_TRAINING = (*_IO, models.training.stages, models.training.trainer, models.training.folders,
+             models.training.losses)
 _SCORING = (*_IO, models.evaluation, models.training.folders, models.data.sts)
 STAGE_CODE: dict[str, tuple[ModuleType, ...]] = {
     "pool": (*_IO, models.data.sts, models.data.pools),
@@ -52,13 +53,13 @@ STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
                "warmup_max_length", "warmup_temperature", "mirror_span", "bi_max_length", "max_steps",
                "weight_decay", "seed", *_SHARED),
     "bi-labels": ("pooling", "bi_max_length", "label_transform", "label_int8", *_SHARED),
-    "cross": ("cross_lr", "cross_head_lr", "cross_batch_size", "cross_epochs", "cross_max_length", "cross_warmup_ratio",
-              "weight_decay", "micro_batch", "max_steps", "seed", *_SHARED),
+    "cross": ("cross_lr", "cross_head_lr", "cross_batch_size", "cross_epochs", "cross_max_length",
+              "cross_warmup_ratio", "weight_decay", "micro_batch", "max_steps", "seed", *_SHARED),
     "average-labels": (),
     "merge-labels": ("label_transform",),
     "cross-labels": ("cross_max_length", "symmetric", "label_int8", *_SHARED),
-    "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "bi_loss", "weight_decay",
-           "micro_batch", "max_steps", "seed", *_SHARED),
+    "bi": ("pooling", "bi_lr", "bi_batch_size", "bi_epochs", "bi_max_length", "bi_warmup_ratio", "bi_loss",
+           "weight_decay", "micro_batch", "max_steps", "seed", *_SHARED),
     "scores": ("pooling", "eval_max_length", "eval", "dev_label", "text_a", "text_b", "encoding", *_SHARED),
     "ensemble-scores": (),
 }

@@ -7,11 +7,6 @@ from torch import nn
 COSENT_SCALE = 20.0  # CoSENT's lambda (Su, 2022): cosines in [-1, 1] become logits of width 40
 
 
-def mse_loss(cosines: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The paper's cross -> bi loss: the cosine regresses the teacher's score, scale and offset included."""
-    return nn.functional.mse_loss(cosines, labels)
-
-
 def cosent_loss(cosines: torch.Tensor, labels: torch.Tensor, scale: float = COSENT_SCALE) -> torch.Tensor:
     """CoSENT: log(1 + sum over pairs i, j with label_i > label_j of exp(scale * (cos_j - cos_i))).
 
@@ -22,4 +17,5 @@ def cosent_loss(cosines: torch.Tensor, labels: torch.Tensor, scale: float = COSE
     return torch.logsumexp(torch.cat([gaps.new_zeros(1), gaps[ordered]]), dim=0)
 
 
-BI_LOSSES = {"mse": mse_loss, "cosent": cosent_loss}
+# mse is the paper's: the cosine regresses the teacher's score, scale and offset included.
+BI_LOSSES = {"mse": nn.functional.mse_loss, "cosent": cosent_loss}

@@ -99,8 +99,9 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
           head: Collection[str] = ()) -> TrainStats:
     """Minimise `batch_loss(indices)` over shuffled batches of `n_items` examples.
 
-    `batch_loss` must be a mean over its examples (no in-batch negatives) when `settings.micro_batch` splits
-    the batch: each part's loss is weighted by its share, so the summed gradient is the whole batch's.
+    When `settings.micro_batch` splits the batch, each part's loss is weighted by its share: for a mean over
+    examples the summed gradient is the whole batch's; a loss over pairs of examples (CoSENT) compares
+    examples within a part only.
 
     A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
     good step is learned, and the caller's output is never written.
