@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import experiments, results
+from benchmarks import experiments, results, stage_times
 
 pytestmark = pytest.mark.slow
 
@@ -39,3 +39,10 @@ def test_results_are_generated_from_a_real_run_manifest(prefect_server: str, tin
     assert f"{manifest['scores']['start bi']['avg']:.2f}" in text
     assert "| RoBERTa-large | 78.92 | 82.93 | 82.93 |" in text
     assert (tmp_path / "results-cycles.png").stat().st_size > 0
+
+    # Two cycles: two `scores` entries per cycle (bi, then cross) stay apart, one row per stage.
+    table = stage_times.comparison_table(manifest, manifest).split("\n")
+    assert len(table) == 2 + len(manifest["entries"]) + 2
+    cross_scores = [e for e in manifest["entries"] if e["stage"] == "scores" and e["cycle"] == 2][1]
+    assert f"| scores | 2 | {cross_scores['member']} | {cross_scores['seconds']:.1f} |" in "\n".join(table)
+    assert table[-1].endswith("(1.00x) | | |")
