@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from benchmarks.results import stage_seconds
+
 StageKey = tuple[str, str, str, int]
 
 
@@ -43,7 +45,7 @@ def comparison_table(before: Mapping[str, Any], after: Mapping[str, Any]) -> str
         lines.append(f"| {stage} | {cycle} | {member} | {_cell(old.get(key), 'seconds')} | "
                      f"{_cell(new.get(key), 'seconds')} | {_cell(old.get(key), 'peak_rss_mb')} | "
                      f"{_cell(new.get(key), 'peak_rss_mb')} |")
-    stages = [sum(e["seconds"] for e in m["entries"]) for m in (before, after)]
+    stages = [stage_seconds(m) for m in (before, after)]
     walls = [m["wall_seconds"] for m in (before, after)]
     lines.append(f"| **sum of stages** | | | **{stages[0]:.0f}** | **{stages[1]:.0f}** "
                  f"({stages[1] / stages[0]:.2f}x) | | |")
