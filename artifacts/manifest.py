@@ -25,6 +25,7 @@ class ManifestEntry:
     member: str | None = None  # the member or scorer the stage ran for (mutual runs)
     peak_rss_mb: float | None = None  # the process's largest resident set while the stage ran
     worker: str | None = None  # host:pid of the process that ran the stage
+    title: str | None = None  # the call within its run ('cycle 2: scores bi [minilm-l6]'): a plan's earlier run
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The content-addressed store under a run's output root.
 
 Every stage output lives at `<root>/store/<stage>/<key>[.suffix]`, where the key is a
-digest of the stage's code version, its inputs' content digests and its settings. A run
-with other settings can therefore never pick up another run's files, and two runs that
-share a stage's inputs share its output. Each artifact has a `.sha256` sidecar written
+digest of the stage's code identity, its inputs' identities (a stored input's key, a start
+model's content digest) and its settings, so every key of a run is known before anything
+runs. A run with other settings or code can therefore never pick up another run's files,
+and two runs that share a stage's inputs share its output. Each artifact has a `.sha256` sidecar written
 after it; an artifact whose content no longer matches its sidecar is not valid and is
 recomputed.
 """
@@ -28,11 +29,14 @@ class Artifact:
     """A stored stage output: where it is and the digest of its content."""
 
     path: str
-    sha256: str
+    sha256: str  # the content's digest ('' for an output that is only planned)
+    key: str | None = None  # the stage key it is stored under; None for a start model
 
     @property
-    def short(self) -> str:
-        return self.sha256[:KEY_LENGTH]
+    def identity(self) -> str:
+        """What a stage that reads this artifact keys on: a stored output's own key (so every key of a run is known
+        before anything runs), a start model's content digest."""
+        return self.key or self.sha256
 
 
 def stage_key(stage: str, code_version: str, inputs: dict[str, str], settings: dict[str, Any]) -> str:
@@ -56,7 +60,7 @@ class Store:
         """Record the digest of a finished artifact (written last, so its presence means 'complete')."""
         digest = path_digest(path)
         write_text_atomic(Store.sidecar(path), digest + "\n")
-        return Artifact(str(path), digest)
+        return Artifact(str(path), digest, Store.key_of(path))
 
     @staticmethod
     def verified(path: Path) -> Artifact | None:
@@ -65,4 +69,8 @@ class Store:
         if not path.exists() or not sidecar.is_file():
             return None
         recorded = sidecar.read_text().strip()
-        return Artifact(str(path), recorded) if path_digest(path) == recorded else None
+        return Artifact(str(path), recorded, Store.key_of(path)) if path_digest(path) == recorded else None
+
+    @staticmethod
+    def key_of(path: Path) -> str:
+        return path.name.split(".")[0]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from flows import full_cycle
-from models.cli import parse_config
+from pipeline.cli import parse_config
 from models.data import with_evaluation
 
 # The ablation base: reference hyperparameters (`paper`) on 3,000 pairs drawn from sts_sickr, no warm-up

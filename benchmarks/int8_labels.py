@@ -27,7 +27,7 @@ from models.data.sts import load_stsb_dev
 from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
 from models.runtime import Runtime
-from models.training.stages import label_with_bi, label_with_cross
+from models.training.distillation import label_with_bi, label_with_cross
 
 REPO = Path(__file__).resolve().parent.parent
 Labeller = Callable[[PipelineConfig], np.ndarray]

@@ -15,8 +15,9 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from models.cycle import recommended
-from models.evaluation import AVERAGE, DEV
+from pipeline.plan import recommended
+from models.data import DEV
+from models.metrics import AVERAGE
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
 

@@ -9,10 +9,10 @@ export STS_DATA_DIR=${STS_DATA_DIR:-$PWD/../shared/data/sts} HF_HUB_OFFLINE=1 DO
 mkdir -p "$out/logs"
 flow=(.venv/bin/python -m flows.full_cycle --preset cpu --out "$out" "$@")
 
-echo "== 1. first run, killed 60 s into 'starting cross (cycle 1)'"
+echo "== 1. first run, killed 60 s into 'starting cycle 1: cross'"
 "${flow[@]}" >"$out/logs/1-killed.log" 2>&1 &
 pid=$!  # the python process itself, so SIGKILL hits the flow mid-stage
-until grep -q "starting cross (cycle 1)" "$out/logs/1-killed.log"; do sleep 2; done
+until grep -q "starting cycle 1: cross" "$out/logs/1-killed.log"; do sleep 2; done
 sleep 60
 kill -9 "$pid"; wait "$pid"; echo "killed with SIGKILL (exit $?)"
 

@@ -31,13 +31,14 @@ TRAIN_SIZES = (1000, 3000)
 
 
 def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], target: str) -> dict[str, Any]:
-    """In the child: one stage through `run_stage`; its seconds, peak RSS (MB), output path and pairs."""
+    """In the child: one stage as the runners execute it; its seconds, peak RSS (MB), output path and pairs."""
     from artifacts.store import Artifact
     from models.config import preset
-    from tasks.stage_io import run_stage
+    from pipeline.registry import STAGES
+    from pipeline.stage import StageContext
 
-    result = run_stage(stage, preset("cpu", **settings), {name: Artifact(path, "-") for name, path in inputs.items()},
-                       {}, 1, Path(target))
+    inputs_as_artifacts = {name: Artifact(path, "-") for name, path in inputs.items()}
+    result = STAGES[stage].execute(StageContext(preset("cpu", **settings), inputs_as_artifacts, Path(target), cycle=1))
     return {"seconds": result.seconds, "peak_rss_mb": result.peak_rss_mb, "path": result.artifact.path,
             "pairs": result.metrics.get("pairs")}
 

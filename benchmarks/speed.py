@@ -182,7 +182,7 @@ def _config(job: Job) -> Any:
 
 def _ours_cross_training(job: Job) -> Callable[[], Any]:
     from models.encoders.cross_encoder import CrossEncoder
-    from models.training.stages import fit_cross_encoder
+    from models.training.distillation import fit_cross_encoder
 
     frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
     return lambda: fit_cross_encoder(cross, frame["text_a"].tolist(), frame["text_b"].tolist(),
@@ -208,7 +208,7 @@ def _theirs_cross_training(job: Job) -> Callable[[], Any]:
 
 def _ours_bi_training(job: Job) -> Callable[[], Any]:
     from models.encoders.bi_encoder import BiEncoder
-    from models.training.stages import distil_bi_encoder
+    from models.training.distillation import distil_bi_encoder
 
     frame, bi = _pairs(job.training_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
     return lambda: distil_bi_encoder(bi, frame["text_a"].tolist(), frame["text_b"].tolist(),

@@ -20,10 +20,11 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from artifacts.store import StoreUnreachable
 from models.data import DataError
+from pipeline.registry import STAGES
+from pipeline.stage import Kind
 
 ENGINES = ("local", "ray")
 REPO = Path(__file__).resolve().parent.parent
-TRAINING_STAGES = frozenset({"warmup", "cross", "bi"})
 
 
 def task_runner(engine: str, ray_address: str | None = None) -> TaskRunner[Any]:
@@ -45,7 +46,7 @@ def task_runner(engine: str, ray_address: str | None = None) -> TaskRunner[Any]:
 
 def placement(engine: str, stage: str) -> ContextManager[Any]:
     """Ray resources for one stage task: a whole GPU for each training stage when the cluster has GPUs."""
-    if engine != "ray" or stage not in TRAINING_STAGES:
+    if engine != "ray" or STAGES[stage].kind is not Kind.TRAINING:
         return contextlib.nullcontext()
     import ray
     from prefect_ray.context import remote_options

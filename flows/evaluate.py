@@ -21,10 +21,10 @@ from prefect.cache_policies import NO_CACHE
 
 from artifacts.atomic import write_text_atomic
 from flows.server import scoped_api
-from models.data import TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
+from models.data import DEV, TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
-from models.evaluation import DEV, evaluate, evaluate_pairs
-from models.training.folders import load_encoder
+from models.evaluation import evaluate, evaluate_pairs
+from models.encoders.loading import load_encoder
 from models.progress import track
 from models.reporting.report import table_records, text_table
 from models.runtime import Runtime

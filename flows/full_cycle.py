@@ -1,14 +1,14 @@
 """Trans-Encoder as a Prefect flow: warm-up, then K cycles of bi -> cross -> bi, every stage cached.
 
-Run `python -m flows.full_cycle --help` for every setting. Rerunning the same command after a
-crash redoes only the unfinished stages; finished ones are reported as cached.
+Run `python -m flows.full_cycle --help` for every setting, `--plan` to see every stage's key and
+whether it is cached without running any. Rerunning the same command after a crash redoes only the
+unfinished stages; finished ones are reported as cached.
 """
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,14 +18,17 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
 from flows.engine import ENGINES, check_shared_store, placement, task_runner
-from flows.runner import StoreExecutor, finish_run, open_run, preflight, resume_hint, run_name_of
 from flows.server import scoped_api
-from models.cli import overrides_from_args, parse_config
+from models.config import PipelineConfig
 from models.config import preset as make_preset
-from models.cycle import StageCall, StageOutput, run_cycles
 from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
-from tasks.stages import STAGE_TASKS
+from pipeline.cli import overrides_from_args, parse_config
+from pipeline.executor import PlannedStage, StoreExecutor
+from pipeline.plan import StageCall, StageOutput
+from pipeline.preflight import preflight, resume_hint
+from pipeline.run import plan_run, plan_table, run_name_of, run_pipeline
+from tasks.stage_tasks import STAGE_TASKS
 
 RESULTS_DIR = ".prefect-results"
 
@@ -39,20 +42,19 @@ class PrefectExecutor(StoreExecutor):
         self.logger = get_run_logger()
 
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
-        futures = []
+        submitted = []
         for call in calls:
-            target = self.target(call)
-            self.log(f"starting {call.stage} (cycle {call.cycle or '-'}) {call.member or ''}")
+            parts, target = self.locate(call)
+            self.log(f"starting {call.title}")
             bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR,
                                                          refresh_cache=Store.verified(target) is None)
             with placement(self.engine, call.stage):
-                futures.append(bound.submit(stage=call.stage, config=self.config, inputs=dict(call.inputs),
-                                            params=dict(call.params), cycle=call.cycle, target=str(target),
-                                            title=call.title))
+                submitted.append((parts, bound.submit(stage=call.stage, context=self.context(call, target),
+                                                      title=call.title)))
         outputs = []
-        for call, future in zip(calls, futures):
+        for call, (parts, future) in zip(calls, submitted):
             result = future.result()  # raises the stage's own error when it failed
-            outputs.append(self.record(call, result, "cached" if future.state.name == "Cached" else "ran"))
+            outputs.append(self.record(call, parts, result, "cached" if future.state.name == "Cached" else "ran"))
         return outputs
 
     def log(self, message: str) -> None:
@@ -65,18 +67,26 @@ class PrefectExecutor(StoreExecutor):
 def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out: str = "runs",
                command: str = "", engine: str = "local") -> dict[str, Any]:
     """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts."""
-    started = time.perf_counter()
-    config = with_evaluation(make_preset(preset, **(settings or {})))
-    store, run_dir, manifest = open_run(preset, config, Path(out),
-                                        command or f"flow full-cycle preset={preset} settings={settings}")
+    config = make_preset(preset, **(settings or {}))
     if engine == "ray":
-        check_shared_store(store.root)
-    result = run_cycles(config, PrefectExecutor(config, store, manifest, run_dir / "manifest.json", engine=engine))
-    summary = finish_run(config, result, manifest, run_dir, started)
-    _publish(manifest, summary)
-    return {"run_dir": str(run_dir), "scores": result.scores, "best_cycle": result.best_cycle,
-            "exports": manifest.exports,
-            "stages": [(e.stage, e.cycle, e.status, e.seconds) for e in manifest.entries]}
+        check_shared_store(Path(out))
+
+    def executor(config: PipelineConfig, store: Store, manifest: RunManifest, path: Path) -> StoreExecutor:
+        return PrefectExecutor(config, store, manifest, path, engine=engine)
+
+    outcome = run_pipeline(preset, config, Path(out), command or f"flow full-cycle preset={preset} settings={settings}",
+                           executor, _publish_plan)
+    _publish(outcome.manifest, outcome.summary)
+    return {"run_dir": str(outcome.run_dir), "scores": outcome.result.scores,
+            "best_cycle": outcome.result.best_cycle, "exports": outcome.manifest.exports,
+            "stages": [(e.stage, e.cycle, e.status, e.seconds) for e in outcome.manifest.entries]}
+
+
+def _publish_plan(stages: list[PlannedStage]) -> None:
+    """The plan is the first thing the run shows in the UI: every stage's key, cached or will run and why."""
+    create_markdown_artifact(plan_table(stages, markdown=True), key="run-plan",
+                             description="every stage of the run, before it starts")
+    print(plan_table(stages))
 
 
 def _publish(manifest: RunManifest, summary: str) -> None:
@@ -93,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     config, args = parse_config(argv, __doc__.splitlines()[0], _engine_options)  # the flow rebuilds the config
     config = with_evaluation(config)
     preflight(config, Path(args.out), args.debug)
+    if args.plan:
+        print(plan_table(plan_run(args.preset, config, Path(args.out))))
+        return
     try:
         runner = task_runner(args.engine, args.ray_address)
     except DataError as error:

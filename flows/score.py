@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artifacts.atomic import atomic_path
-from models.cycle import recommended
+from pipeline.plan import recommended
 from models.data import DEV, OWN_DEV, DataError
 from models.data.pools import check_pair_file, read_pair_table, select_text
 from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
@@ -27,7 +27,7 @@ from models.encoders.installed import NotInstalledError
 from models.encoders.bi_encoder import BiEncoder
 from models.progress import track
 from models.runtime import Runtime
-from models.training.folders import load_encoder
+from models.encoders.loading import load_encoder
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.cli import parse_config
+from pipeline.cli import parse_config
 from models.config import PipelineConfig
 
 

@@ -1,6 +1,7 @@
 """The Prefect flow against a real local server: caching, corruption, injected failure + retry, SIGKILL + rerun."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 import sentence_transformers
 
-import tasks.stage_io
+import pipeline.registry
 from flows.full_cycle import full_cycle
 from tests.conftest import REPO_ROOT
 
@@ -80,15 +81,15 @@ def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
         prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    real = tasks.stage_io.STAGES["bi"]
+    real = pipeline.registry.STAGES["bi"]
 
     def failing_in_cycle_2(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("injected failure in cycle 2")
-        return real(*args, **kwargs)
+        return real.run(*args, **kwargs)
 
-    monkeypatch.setitem(tasks.stage_io.STAGES, "bi", failing_in_cycle_2)
+    monkeypatch.setitem(pipeline.registry.STAGES, "bi", dataclasses.replace(real, run=failing_in_cycle_2))
     state = full_cycle(settings=settings(tiny_model_dir, mini_sts_dir), out=str(tmp_path), return_state=True)
     assert state.is_failed()
     flow_run_id = str(state.state_details.flow_run_id)
@@ -113,7 +114,7 @@ def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
     assert first.stdout is not None
     for line in first.stdout:
         log.append(line)
-        if "starting cross (cycle 2)" in line:
+        if "starting cycle 2: cross" in line:
             time.sleep(1.0)
             first.send_signal(signal.SIGKILL)
             break
@@ -166,7 +167,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
     for line in run.stdout:
-        if "starting cross (cycle 1)" in line:
+        if "starting cycle 1: cross" in line:
             break
     children = subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True, text=True).stdout.split()
     servers = [pid for pid in children if "uvicorn" in Path(f"/proc/{pid}/cmdline").read_text()]

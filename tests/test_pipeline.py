@@ -12,6 +12,7 @@ from artifacts.hashing import folder_digest
 from artifacts.pairs import SCORER_PREFIX, read_labelled
 from flows.plain import run_plain
 from flows.score import main as score_main
+from pipeline.run import plan_run
 from models.config import PipelineConfig
 from models.data import TEST_SETS
 
@@ -43,6 +44,14 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     again = run_plain("paper", config, tmp_path)
     assert again["scores"] == scores, "a rerun reads every score back from the store"
     assert {e["status"] for e in entries(run_dir)} == {"cached"}
+
+    planned = plan_run("paper", config, tmp_path)
+    assert [stage.title for stage in planned] == [e["title"] for e in entries(run_dir)]
+    assert {stage.status for stage in planned} == {"cached"}
+    replanned = {stage.title: stage for stage in plan_run("paper", config.replace(cross_lr=1e-3), tmp_path)}
+    assert replanned["cycle 1: bi-labels [tiny-bert0]"].status == "cached"
+    assert replanned["cycle 1: cross [tiny-bert0]"].reason == "settings changed (cross_lr)"
+    assert replanned["cycle 1: cross-labels [tiny-bert0]"].reason == "new inputs"
 
 
 def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, Path], mini_sts_dir: Path,

@@ -15,14 +15,15 @@ from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig, preset
 from models.encoders.cross_encoder import CrossEncoder
 from models.runtime import Runtime, seed_everything
-from models.training.stages import (average_labels, distil_bi_encoder, fit_cross_encoder, label_with_bi,
-                                    label_with_cross, transform_labels)
-from models.training.folders import load_bi
+from models.encoders.loading import load_bi
+from models.training.distillation import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross
+from models.training.labels import average_labels, transform_labels
 from models.training.losses import cosent_loss
 from models.training.trainer import OptimSettings, planned_batches
 from models.warmup import warm_up
 from models.warmup.mirror import mask_random_span
-from tasks.stage_io import run_stage
+from pipeline.registry import STAGES
+from pipeline.stage import StageContext, StageParams
 from tests.tiny_model import SENTENCES
 
 CPU = Runtime.create("cpu", "fp32", seed=7)
@@ -188,8 +189,9 @@ def test_merged_bi_label_shards_take_the_pool_wide_transform(tmp_path: Path) -> 
         path = write_labelled(tmp_path / f"{start}.parquet", pool.iloc[start:stop], cosines[start:stop], "bi-encoder",
                               1, "raw")
         shards[f"rows {start}-{stop}"] = Store.seal(path)
-    merged = run_stage("merge-labels", PipelineConfig(label_transform="minmax"), shards, {"labelling": "bi-labels"}, 1,
-                       tmp_path / "merged.parquet")
+    context = StageContext(PipelineConfig(label_transform="minmax"), shards, tmp_path / "merged.parquet",
+                           StageParams(labelling="bi-labels"), cycle=1)
+    merged = STAGES["merge-labels"].execute(context)
     frame = read_labelled(Path(merged.artifact.path))
     assert frame["text_a"].tolist() == pool["text_a"].tolist(), "rows keep the pool's order"
     np.testing.assert_allclose(frame["label"], transform_labels(cosines, "minmax"), atol=1e-7)

@@ -6,7 +6,7 @@ from typing import Mapping
 
 from models.config import PipelineConfig
 from models.data import DEV
-from models.evaluation import selection_metric
+from models.metrics import selection_metric
 from models.reporting.report import markdown_table
 from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
 

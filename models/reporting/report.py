@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from models.data import DEV, OWN_DEV, TEST_SETS
-from models.evaluation import AVERAGE
+from models.metrics import AVERAGE
 
 SHORT_NAMES = {"STSBenchmark": "STS-B", "SICKRelatedness": "SICK-R"}
 COLUMNS: tuple[str, ...] = (*TEST_SETS, AVERAGE, DEV, OWN_DEV)

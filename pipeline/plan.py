@@ -1,7 +1,8 @@
 """The Trans-Encoder cycle, written once: which stages run, on what, in which order.
 
 `run_cycles` describes the run as stage calls and hands them to an executor: the Prefect flow
-(`flows/full_cycle.py`, cached tasks) or the plain runner (`flows/plain.py`, one process). Calls
+(`flows/full_cycle.py`, cached tasks), the plain runner (`flows/plain.py`, one process) or the planner
+(`--plan`: every call's key and whether it is stored, nothing run). Calls
 handed over together never depend on each other (one per member, or per scorer), so a parallel
 executor may run them at once.
 
@@ -18,7 +19,8 @@ from typing import Any, Callable, Generic, Mapping, Protocol, Sequence, TypeVar
 
 from models.config import PipelineConfig
 from models.encoders.sources import model_kind
-from models.evaluation import selection_metric
+from models.metrics import selection_metric
+from pipeline.stage import StageParams
 
 H = TypeVar("H")  # an executor's handle on a stored stage output
 KINDS: tuple[str, ...] = ("bi", "cross")
@@ -33,13 +35,15 @@ class StageCall(Generic[H]):
     cycle: int | None = None
     member: str | None = None
     inputs: Mapping[str, H] = field(default_factory=dict)
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: StageParams = StageParams()
 
     @property
     def title(self) -> str:
-        where = f"cycle {self.cycle}: " if self.cycle else ""
-        rows = f" rows {self.params['rows'][0]}-{self.params['rows'][1]}" if "rows" in self.params else ""
-        return f"{where}{self.stage}{rows}" + (f" [{self.member}]" if self.member else "")
+        """Names the call within its run: 'cycle 2: scores bi [minilm-l6]', 'cycle 1: bi-labels rows 0-500'."""
+        where = "warm-up: " if self.cycle == WARM_UP else f"cycle {self.cycle}: " if self.cycle else ""
+        rows = f" rows {self.params.rows[0]}-{self.params.rows[1]}" if self.params.rows else ""
+        kind = f" {self.params.kind}" if self.params.kind else ""
+        return f"{where}{self.stage}{rows}{kind}" + (f" [{self.member}]" if self.member else "")
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def bi_start(config: PipelineConfig, warm: H, cross: H) -> H:
 
 
 def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
-    """Warm-up, K cycles of bi -> cross -> bi over every member, per-cycle scores, best cycle per export."""
+    """Warm-up, K cycles of bi -> cross -> bi over every member, and per-cycle scores (`best_cycles` then picks)."""
     names = list(member_names([*config.members, *config.frozen_labellers]).items())  # unique over both
     members, labellers = dict(names[:len(config.members)]), dict(names[len(config.members):])
     single = len(members) == 1
@@ -135,15 +139,15 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
 
     if config.evaluates:
         start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
-                                               {"kind": "bi", "model": source}) for name, source in members.items()])
+                                               StageParams(model=source, kind="bi")) for name, source in members.items()])
         for name, output in zip(members, start_scores):
             result.scores[score_label("bi", None, name, single)] = dict(output.metrics)
     warm = _by_member(members, executor.run([
-        StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, {"model": source})
+        StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, StageParams(model=source))
         for name, source in members.items()]))
     if config.evaluates and config.warmup != "none":
         warm_scores = executor.run([StageCall("scores", WARM_UP, name, {"model": warm[name]},
-                                              {"kind": "bi", "model": source}) for name, source in members.items()])
+                                              StageParams(model=source, kind="bi")) for name, source in members.items()])
         for name, output in zip(members, warm_scores):
             result.scores[score_label("bi", WARM_UP, name, single)] = dict(output.metrics)
     frozen_labels = {kind: _frozen_labels(label, frozen, kind, pool) for kind in KINDS}
@@ -154,15 +158,15 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     latest_bi = dict(warm)
     for cycle in range(1, config.cycles + 1):
         bi_labels = _by_member(members, label([
-            StageCall("bi-labels", cycle, name, {"bi": latest_bi[name], "pool": pool}, {"model": source})
+            StageCall("bi-labels", cycle, name, {"bi": latest_bi[name], "pool": pool}, StageParams(model=source))
             for name, source in members.items()]))
         averaged = one(_average(cycle, "bi", _scorers("bi", bi_labels) | frozen_labels["bi"])).handle
         cross = _by_member(members, executor.run([
             StageCall("cross", cycle, name, {"start": cross_start(config, starts[name], latest_bi[name]),
-                                             "labels": averaged}, {"model": source})
+                                             "labels": averaged}, StageParams(model=source))
             for name, source in members.items()]))
         cross_labels = _by_member(members, label([
-            StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, {"model": source})
+            StageCall("cross-labels", cycle, name, {"cross": cross[name], "pool": pool}, StageParams(model=source))
             for name, source in members.items()]))
         teachers = _scorers("cross", cross_labels) | frozen_labels["cross"]
         if config.distil_from == "all":  # the bi-encoders learn from every scorer of the cycle, bi ones included
@@ -170,7 +174,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         averaged = one(_average(cycle, "cross", teachers)).handle
         latest_bi = _by_member(members, executor.run([
             StageCall("bi", cycle, name, {"start": bi_start(config, warm[name], cross[name]), "labels": averaged},
-                      {"model": source}) for name, source in members.items()]))
+                      StageParams(model=source)) for name, source in members.items()]))
         models = {"bi": latest_bi, "cross": cross}
         for kind in KINDS:
             for name in members:
@@ -178,13 +182,19 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         if config.evaluates:
             _score_cycle(executor, result, cycle, members, models, single)
 
-    metric = selection_metric(config)
-    for name in members:
+    return result
+
+
+def best_cycles(config: PipelineConfig, result: CycleResult[H]) -> dict[str, int]:
+    """Each export's best cycle on the selection set (the last cycle when nothing is scored)."""
+    metric, single = selection_metric(config), len(result.members) == 1
+    chosen = {}
+    for name in result.members:
         for kind in KINDS:
             labels = {c: score_label(kind, c, name, single) for c in range(1, config.cycles + 1)}
-            result.best_cycle[export_key(kind, name, single)] = config.cycles if metric is None else \
+            chosen[export_key(kind, name, single)] = config.cycles if metric is None else \
                 max(labels, key=lambda c: result.scores[labels[c]][metric])
-    return result
+    return chosen
 
 
 def _by_member(members: Mapping[str, str], outputs: Sequence[StageOutput[H]]) -> dict[str, H]:
@@ -197,11 +207,11 @@ def label_pool(executor: Executor[H], calls: Sequence[StageCall[H]], pairs: int,
     that run together (on Ray, on several workers), then one merge per call joins its shards in row order."""
     if not shard_pairs or shard_pairs >= pairs:
         return executor.run(calls)
-    bounds = [[start, min(start + shard_pairs, pairs)] for start in range(0, pairs, shard_pairs)]
-    shards = executor.run([replace(call, params={**call.params, "rows": rows}) for call in calls for rows in bounds])
+    bounds = [(start, min(start + shard_pairs, pairs)) for start in range(0, pairs, shard_pairs)]
+    shards = executor.run([replace(call, params=replace(call.params, rows=rows)) for call in calls for rows in bounds])
     merges = [StageCall("merge-labels", call.cycle, call.member,
                         {f"rows {rows[0]}-{rows[1]}": output.handle for rows, output in zip(bounds, group)},
-                        {**call.params, "labelling": call.stage})
+                        replace(call.params, labelling=call.stage))
               for call, group in zip(calls, _chunks(shards, len(bounds)))]
     return executor.run(merges)
 
@@ -215,7 +225,7 @@ def _frozen_labels(label: Callable[[list[StageCall[H]]], list[StageOutput[H]]],
     """A frozen labeller's scores never change, so they are computed once (no cycle) and reused every cycle."""
     chosen = {name: (handle, source) for name, (found, handle, source) in frozen.items() if found == kind}
     stage, model_input = ("bi-labels", "bi") if kind == "bi" else ("cross-labels", "cross")
-    outputs = label([StageCall(stage, None, name, {model_input: handle, "pool": pool}, {"model": source})
+    outputs = label([StageCall(stage, None, name, {model_input: handle, "pool": pool}, StageParams(model=source))
                             for name, (handle, source) in chosen.items()])
     return _scorers(kind, {name: output.handle for name, output in zip(chosen, outputs)})
 
@@ -227,21 +237,21 @@ def _scorers(kind: str, labels: Mapping[str, H]) -> dict[str, H]:
 
 def _average(cycle: int, kind: str, labels: Mapping[str, H]) -> StageCall[H]:
     """One labelled-pairs artifact: the mean of the scorers' labels, each scorer kept as a named column."""
-    return StageCall("average-labels", cycle, None, dict(labels), {"kind": kind})
+    return StageCall("average-labels", cycle, None, dict(labels), StageParams(kind=kind))
 
 
 def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, members: Mapping[str, str],
                  models: Mapping[str, Mapping[str, H]], single: bool) -> None:
     """Every member's bi and cross on the benchmarks; with several members, their ensembles too."""
-    calls = [StageCall("scores", cycle, name, {"model": models[kind][name]}, {"kind": kind, "model": source})
+    calls = [StageCall("scores", cycle, name, {"model": models[kind][name]}, StageParams(model=source, kind=kind))
              for kind in KINDS for name, source in members.items()]
     predictions: dict[str, dict[str, H]] = {kind: {} for kind in KINDS}
     for call, output in zip(calls, executor.run(calls)):
-        kind, name = call.params["kind"], call.member or ""
+        kind, name = call.params.kind, call.member or ""
         result.scores[score_label(kind, cycle, name, single)] = dict(output.metrics)
         predictions[kind][name] = output.handle
     if single:
         return
-    ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], {"kind": kind}) for kind in KINDS]
+    ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], StageParams(kind=kind)) for kind in KINDS]
     for call, output in zip(ensembles, executor.run(ensembles)):
-        result.scores[score_label(call.params["kind"], cycle, ENSEMBLE, single)] = dict(output.metrics)
+        result.scores[score_label(call.params.kind, cycle, ENSEMBLE, single)] = dict(output.metrics)

@@ -63,6 +63,9 @@ def parse_config(argv: Sequence[str] | None, description: str,
     add_config_options(parser, PRESETS[chosen], chosen)
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings "
                                                       "(default: runs)")
+    parser.add_argument("--plan", action="store_true",
+                        help="print every stage of the run with its key and whether it is cached or will run (and "
+                             "why: new inputs, settings or code), then stop without running any")
     parser.add_argument("--debug", action="store_true", default=bool(os.environ.get("TE_DEBUG")),
                         help="show the traceback of input errors too (or set TE_DEBUG=1)")
     if more_options is not None:

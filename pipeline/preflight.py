@@ -1,0 +1,140 @@
+"""Checks that run before any model loads or any Prefect run starts, and how a failed run ends.
+
+A bad file or flag ends the command with one line naming it and exit code 2, not a traceback after minutes.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from huggingface_hub import try_to_load_from_cache
+
+from artifacts.store import StoreUnreachable
+from models.config import PipelineConfig
+from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool
+from models.encoders.installed import SHORT_NAMES
+from models.encoders.lengths import pool_truncations
+from models.encoders.sources import resolve_model_source
+from models.training.trainer import TrainingDiverged
+from pipeline.plan import member_names
+
+
+def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
+    """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
+    a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes
+    (`debug`: the traceback as well)."""
+    try:
+        check_out(out)
+        check_hub_models(config)
+        for note in input_notes(config):
+            print(f"note: {note}", file=sys.stderr)
+        if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
+            raise DataError("--eval sts: the STS benchmarks are not found locally (--data-dir or STS_DATA_DIR) and "
+                            "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
+                            "or --eval none")
+        evaluation_sets(config)
+    except DataError as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def check_hub_models(config: PipelineConfig) -> None:
+    """A model that is neither a folder nor installed comes from the hub: offline, it must already be cached."""
+    for model in (*config.members, *config.frozen_labellers):
+        source = resolve_model_source(model)
+        if Path(source).is_dir() or isinstance(try_to_load_from_cache(source, "config.json"), str):
+            continue
+        if os.environ.get("HF_HUB_OFFLINE") or not hub_reachable():
+            raise DataError(f"model {model!r} is not a local folder or an installed name ({', '.join(SHORT_NAMES)}), "
+                            "and the Hugging Face hub cannot be reached to fetch it; pass a model folder or an "
+                            "installed name")
+
+
+def check_out(out: Path) -> None:
+    """The output root must be a folder this user can write (created when missing)."""
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not existing.is_dir():
+        raise DataError(f"--out {out}: {existing} is a file, not a folder; give a folder for the runs (created when "
+                        "missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"--out {out}: cannot write in {existing}; give a folder you can write to")
+
+
+@contextlib.contextmanager
+def resume_hint(run_dir: Path, debug: bool = False) -> Iterator[None]:
+    """A failure ends with where the finished work is and how to resume. A failure the user can act on (the loss
+    diverged, the disk is full) is one line saying what to change; anything else keeps its traceback."""
+    try:
+        yield
+    except Exception as error:
+        known = None if debug else actionable(error)
+        if known is None:
+            traceback.print_exc()
+        print(f"error: {known}" if known else "\nThe run stopped at an unexpected error (traceback above).",
+              file=sys.stderr)
+        print(f"Finished stages are kept under {run_dir.parent / 'store'}; rerun the command (with the change named "
+              f"above, if any) to resume from the stage that failed (run folder {run_dir}).", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def actionable(error: BaseException) -> str | None:
+    """The one-line message of a failure the user can fix without reading a traceback, else None."""
+    if isinstance(error, TrainingDiverged):
+        return f"{error}; nothing of that stage was stored"
+    if isinstance(error, StoreUnreachable):
+        return str(error)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {error.filename}" if error.filename else ""
+        return (f"no space left on the disk{where} ({error.strerror}); the unfinished file was removed. "
+                "Free some space on that disk")
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def input_notes(config: PipelineConfig) -> tuple[str, ...]:
+    """What will happen to the user's rows, said before any work and kept in the manifest: rows dropped, repeats
+    removed, and per member how many inputs each training stage will cut at its max length."""
+    pool = load_run_pool(config)
+    tidy = tidy_note(pool.attrs.get("tidy", {}))
+    notes = [f"{config.pool_path}: {tidy}"] if tidy else []
+    for name, model in member_names(config.members).items():
+        source = Path(resolve_model_source(model))
+        if not source.is_dir():  # a hub id: its tokenizer arrives with the model, when the run loads it
+            continue
+        cut = [t.describe() for t in pool_truncations(source, pool["text_a"].tolist(), pool["text_b"].tolist(), config)
+               if t.cut]
+        if cut:
+            notes.append(f"{name}: " + "; ".join(cut))
+    return tuple(notes)
+
+
+def tidy_note(tidy: Mapping[str, Any]) -> str:
+    """What was dropped from a custom pool, in words ('' when nothing was)."""
+    parts = []
+    if tidy.get("dropped_empty"):
+        rows = ", ".join(map(str, tidy["first_dropped_rows"]))
+        parts.append(f"dropped {tidy['dropped_empty']} row(s) with an empty or non-text sentence (data rows {rows}"
+                     f"{', ...' if tidy['dropped_empty'] > len(tidy['first_dropped_rows']) else ''}; --strict makes "
+                     "that an error)")
+    if tidy.get("duplicates"):
+        parts.append(f"removed {tidy['duplicates']} repeated pair(s) (exact or a-b / b-a)")
+    return "; ".join(parts)
+
+
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick connection attempt, so an offline machine is told at once instead of after minutes of retries."""
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,120 @@
+"""Finishing a run: the best cycle's models exported with model cards, the manifest, summary.md and the plot."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Mapping
+
+from artifacts.atomic import atomic_path, write_text_atomic
+from artifacts.manifest import RunManifest
+from artifacts.store import Artifact
+from models.config import PipelineConfig
+from models.data import DEV, OWN_DEV
+from models.encoders.loading import load_encoder, start_pooling
+from models.encoders.sources import carries_code
+from models.metrics import selection_metric
+from models.reporting.model_card import write_model_card
+from models.reporting.plots import plot_cycles
+from models.reporting.report import markdown_table
+from pipeline.plan import KINDS, CycleResult, export_key, recommended, score_label
+
+METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
+
+
+def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: RunManifest, run_dir: Path,
+               started: float) -> str:
+    """Export each member's best cycle, write manifest, plot and summary.md; returns the summary text."""
+    single = len(result.members) == 1
+    manifest.scores, manifest.best_cycle = result.scores, result.best_cycle
+    for name, source in result.members.items():
+        member = config.for_member(source)
+        for kind in KINDS:
+            key = export_key(kind, name, single)
+            cycle = result.best_cycle[key]
+            folder = run_dir / ("" if single else name) / ("bi-encoder" if kind == "bi" else "cross-encoder")
+            suffix = kind if single else f"{name} {kind}"
+            rows = {label: s for label, s in result.scores.items() if label.endswith(suffix)}
+            _export(folder, kind, result.models[score_label(kind, cycle, name, single)], member, cycle, rows,
+                    manifest.run_name)
+            manifest.exports[key] = str(folder)
+    manifest.wall_seconds = round(time.perf_counter() - started, 1)
+    manifest.write(run_dir / "manifest.json")
+    plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name) \
+        if manifest.scores else None
+    summary = run_summary(manifest, plot, selection_metric(config))
+    write_text_atomic(run_dir / "summary.md", summary)
+    return summary
+
+
+def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cycle: int,
+            scores: Mapping[str, Mapping[str, float]], run_name: str) -> None:
+    """Save a model out of the store, for inference at `eval_max_length`, with a model card."""
+    with atomic_path(folder, is_dir=True) as temp:
+        load_encoder(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
+        write_model_card(temp, kind, config, cycle, scores, run_name)
+
+
+def recommended_exports(manifest: RunManifest, metric: str | None) -> dict[str, tuple[str, float | None]]:
+    """Per kind, the recommended export's folder and its value on `metric`."""
+    return {kind: (manifest.exports[key], value)
+            for kind, (key, value) in recommended(manifest.best_cycle, manifest.scores, metric).items()}
+
+
+def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) -> str:
+    rows = list(manifest.scores.items())
+    chosen_by = f"on {METRIC_NAMES[metric]}" if metric else "(no evaluation: the last cycle)"
+    best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
+    use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
+                                                          if metric and value is not None else "")
+                    for kind, (path, value) in recommended_exports(manifest, metric).items())
+    figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
+    stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} | "
+                       f"{e.peak_rss_mb if e.peak_rss_mb is not None else '-'} |" for e in manifest.entries)
+    pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
+    notes = "".join(f"\n- {note}" for note in manifest.notes)
+    return f"""# Trans-Encoder run `{manifest.run_name}`
+
+Pool: {pool.get("pairs", "-")} pairs.{notes}
+Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
+Use these exports:
+{use}
+{versus_start(manifest, metric)}
+
+{markdown_table(rows)}
+
+{figure}
+
+| stage | cycle | member | status | seconds | peak RSS MB |
+|---|---|---|---|---|---|
+{stages}
+
+Load the recommended exports with sentence-transformers:
+```python
+{usage(recommended_exports(manifest, metric))}
+```
+"""
+
+
+def usage(chosen: Mapping[str, tuple[str, float | None]]) -> str:
+    """The lines of Python that load the recommended bi- and cross-encoder."""
+    trust = ", trust_remote_code=True" if carries_code(chosen["bi"][0]) else ""  # IS-BERT's n-gram CNN
+    return "\n".join([
+        "from sentence_transformers import CrossEncoder, SentenceTransformer",
+        f"bi = SentenceTransformer({chosen['bi'][0]!r}{trust})        # bi.encode(sentences)",
+        f"cross = CrossEncoder({chosen['cross'][0]!r})         # cross.predict([(a, b), ...]) in [0, 1]",
+    ])
+
+
+def versus_start(manifest: RunManifest, metric: str | None) -> str:
+    """Say plainly when the recommended exports do not beat the best start model on the selection metric."""
+    if metric is None:
+        return ("No evaluation set (`--eval none`): the last cycle is exported. Give `--dev-pairs FILE` (a few "
+                "hundred labelled pairs) to choose the best cycle and compare with the start model.")
+    start = max(s[metric] for label, s in manifest.scores.items() if label.startswith("start "))
+    worse = {kind: value for kind, (_, value) in recommended_exports(manifest, metric).items()
+             if value is not None and value < start}
+    if not worse:
+        return f"The recommended exports beat the start model on {METRIC_NAMES[metric]} ({start:.2f})."
+    listed = ", ".join(f"{kind}-encoder {value:.2f}" for kind, value in worse.items())
+    return (f"**Below the start model on {METRIC_NAMES[metric]}** ({start:.2f}): {listed}. With this pool and these "
+            "settings, keep the start model for those; see benchmarks/RESULTS.md for what helped.")
