@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 
-.PHONY: setup test models
+.PHONY: setup test lint models
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
@@ -18,3 +18,7 @@ models:
 test:
 	STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
 		$(BIN)/python -m pytest --durations=10
+
+# lint and import order (pyproject.toml [tool.ruff]); CI runs it before the tests
+lint:
+	$(BIN)/ruff check .

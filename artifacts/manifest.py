@@ -34,7 +34,8 @@ class RunManifest:
     config: dict[str, Any]
     command: str
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    machine: str = field(default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())
+    machine: str = field(
+        default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())
     commit: str = field(default_factory=lambda: git_commit())
     notes: list[str] = field(default_factory=list)  # what happens to the input: dropped rows, repeats, truncation
     entries: list[ManifestEntry] = field(default_factory=list)

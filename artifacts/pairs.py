@@ -18,7 +18,7 @@ LABELLED_SCHEMA = pa.schema([
     ("label", pa.float32()),
     ("labelled_by", pa.string()),  # "bi-encoder" or "cross-encoder"
     ("cycle", pa.int32()),
-    ("label_transform", pa.string()),  # "raw" | "clip" | "minmax" for bi labels; "sigmoid" / "sigmoid-symmetric" for cross
+    ("label_transform", pa.string()),  # bi labels: "raw" | "clip" | "minmax"; cross: "sigmoid" | "sigmoid-symmetric"
 ])
 
 

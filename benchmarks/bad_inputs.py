@@ -30,10 +30,11 @@ class Case:
     make: Callable[[Path], list[str]]  # writes its files under the folder, returns the command's flags
 
 
-def _csv(folder: Path, name: str, rows: list[tuple[object, object]], columns: tuple[str, str] = ("sentence1", "sentence2"),
-         **extra: list[object]) -> Path:
+def _csv(folder: Path, name: str, rows: list[tuple[object, object]],
+         columns: tuple[str, str] = ("sentence1", "sentence2"), **extra: list[object]) -> Path:
     path = folder / name
-    pd.DataFrame({columns[0]: [a for a, _ in rows], columns[1]: [b for _, b in rows], **extra}).to_csv(path, index=False)
+    frame = pd.DataFrame({columns[0]: [a for a, _ in rows], columns[1]: [b for _, b in rows], **extra})
+    frame.to_csv(path, index=False)
     return path
 
 
@@ -62,8 +63,8 @@ CASES: tuple[Case, ...] = (
     Case("every row has an empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [("a", "")] * 5))),
     Case("--strict and one empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [*GOOD_ROWS, ("a", "")]), "--strict")),
     Case("too few pairs to train on", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS[:3]))),
-    Case("JSON lines: a broken line", lambda d: _pool(_write(d, "pairs.jsonl",
-                                                              b'{"sentence1": "a", "sentence2": "b"}\n{"sentence1": "a",\n'))),
+    Case("JSON lines: a broken line",
+         lambda d: _pool(_write(d, "pairs.jsonl", b'{"sentence1": "a", "sentence2": "b"}\n{"sentence1": "a",\n'))),
     Case("JSON lines: not an object", lambda d: _pool(_write(d, "pairs.jsonl", b'["a", "b"]\n'))),
     Case("Latin-1 file read as UTF-8", lambda d: _pool(_write(d, "pairs.csv", "sentence1,sentence2\ncafé,open\n"
                                                                .encode("latin-1")))),

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from prefect import flow, task
 
+from artifacts.manifest import read_manifest
 from benchmarks.provenance import provenance
 from flows.engine import ENGINES, task_runner
 from flows.server import scoped_api
@@ -37,7 +38,7 @@ def timed_run(engine: str, out: Path, flags: Sequence[str]) -> tuple[float, dict
     subprocess.run([sys.executable, "-m", "flows.full_cycle", *flags, "--engine", engine, "--out", str(out)],
                    cwd=REPO, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - started
-    return wall, json.loads(next(out.glob("*/manifest.json")).read_text())
+    return wall, read_manifest(next(out.glob("*/manifest.json")))
 
 
 @task

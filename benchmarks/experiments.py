@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Sequence
 
 from flows import full_cycle
-from pipeline.cli import parse_config
 from models.data import with_evaluation
+from pipeline.cli import parse_config
 
 # The ablation base: reference hyperparameters (`paper`) on 3,000 pairs drawn from sts_sickr, no warm-up
 # (the start model is already a sentence encoder) and one distillation epoch, to fit 2 CPU cores.
@@ -90,7 +90,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                ("--preset", "cpu", "--max-pairs", "14000")),
     Experiment("cpu-bi2", "the cpu preset (cpu-long-b8) with 2 distillation epochs (188 bi steps)",
                ("--preset", "cpu", "--bi-epochs", "2")),
-    Experiment("cpu-lr7e-5", "the cpu preset (cpu-long-b8) with cross lr 7e-5 (1e-4 scaled by the square root of the halved batch)",
+    Experiment("cpu-lr7e-5",
+               "the cpu preset (cpu-long-b8) with cross lr 7e-5 (1e-4 scaled by the square root of the halved batch)",
                ("--preset", "cpu", "--cross-lr", "7e-5")),
     Experiment("cpu-lr5e-5", "the cpu preset (cpu-long-b8) with cross lr 5e-5",
                ("--preset", "cpu", "--cross-lr", "5e-5")),
@@ -116,7 +117,8 @@ def run(experiment: Experiment, out: Path) -> dict[str, object]:
         code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"}).returncode
     manifest = out / run_name_of(experiment) / "manifest.json"
-    return {**asdict(experiment), "command": command, "returncode": code, "manifest": str(manifest) if manifest.is_file() else None,
+    return {**asdict(experiment), "command": command, "returncode": code,
+            "manifest": str(manifest) if manifest.is_file() else None,
             "seconds": round(time.perf_counter() - started, 1)}
 
 

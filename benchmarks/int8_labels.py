@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows.append(row)
     args.out.write_text(f"""# int8 pool labelling against fp32
 
-{provenance("benchmarks.int8_labels", argv)}; {args.threads} torch threads. The {len(dev)} STS-B dev pairs labelled by each model in
-fp32 and with `--label-int8` (dynamic int8 quantisation of the linear layers), alternating, median of {args.rounds}
-round(s). Dev Spearman x100 against the gold scores.
+{provenance("benchmarks.int8_labels", argv)}; {args.threads} torch threads. The {len(dev)} STS-B dev pairs labelled by
+each model in fp32 and with `--label-int8` (dynamic int8 quantisation of the linear layers), alternating, median of
+{args.rounds} round(s). Dev Spearman x100 against the gold scores.
 
 | labeller | fp32 s | int8 s | speed-up | Spearman fp32~int8 | dev fp32 | dev int8 |
 |---|---|---|---|---|---|---|

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pipeline.plan import recommended
+from artifacts.manifest import read_manifest
 from models.data import DEV
 from models.metrics import AVERAGE
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
+from models.reporting.score_rows import ScoreRow
+from pipeline.plan import recommended
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +42,7 @@ def latest_runs(folders: Sequence[Path]) -> dict[str, dict[str, Any]]:
         for line in (runs / "experiments.jsonl").read_text().splitlines():
             record = json.loads(line)
             if record["returncode"] == 0 and record["manifest"]:
-                manifest = json.loads((runs / record["manifest"]).read_text())  # an absolute path stays as it is
+                manifest = read_manifest(runs / record["manifest"])  # an absolute path stays as it is
                 chosen.pop(record["name"], None)
                 chosen[record["name"]] = {**record, "run": manifest}
     if not chosen:
@@ -74,7 +76,7 @@ def exported(run: Mapping[str, Any], kind: str) -> Mapping[str, float]:
 
 
 def start_rows(run: Mapping[str, Any]) -> dict[str, Mapping[str, float]]:
-    return {label: scores for label, scores in run["scores"].items() if label.startswith("start ")}
+    return {label: scores for label, scores in run["scores"].items() if ScoreRow.parse(label).is_start}
 
 
 def stage_seconds(manifest: Mapping[str, Any]) -> float:
@@ -91,7 +93,7 @@ def score_rows(experiments: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, 
     rows: list[tuple[str, Mapping[str, float]]] = list(starts.items())
     for name, record in experiments.items():
         rows += [(f"{name}: {label}", scores) for label, scores in record["run"]["scores"].items()
-                 if not label.startswith("start ")]
+                 if not ScoreRow.parse(label).is_start]
     return rows
 
 
@@ -212,7 +214,8 @@ def render(experiments: Mapping[str, Mapping[str, Any]], plot: Path | None, runs
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, nargs="+", default=[Path("runs/experiments")],
-                        help="the experiments' --out folders (or archives); a later folder's run replaces an earlier one of the same name")
+                        help="the experiments' --out folders (or archives); a later folder's run replaces an "
+                             "earlier one of the same name")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--plot-run", default="cycles3", help="experiment whose cycles the PNG shows")
     parser.add_argument("--archive", type=Path, help="also copy the manifests used here (and a ledger) to this folder")

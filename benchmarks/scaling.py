@@ -46,10 +46,10 @@ def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], t
 def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str,
             temp: Path) -> list[dict[str, Any]]:
     """One row per (pool size, stage); a row's size is the pool as read (a smaller pool is used whole)."""
+    import torch
+
     from models.encoders.cross_encoder import CrossEncoder
     from models.encoders.sources import resolve_model_source
-
-    import torch
 
     start = resolve_model_source(model)
     torch.manual_seed(0)
@@ -135,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--train-sizes", type=int, nargs="*", default=list(TRAIN_SIZES),
                         help="sizes at which the two training stages run too")
     parser.add_argument("--model", default="minilm-l6")
-    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"), help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"),
+                        help="STS folder (default: $STS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SCALING.md")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)

@@ -50,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[6:8]))
-    parser.add_argument("--model", default="minilm-l6", help="bi-encoder: installed name or folder (default: minilm-l6)")
+    parser.add_argument("--model", default="minilm-l6",
+                        help="bi-encoder: installed name or folder (default: minilm-l6)")
     parser.add_argument("--pairs", type=int, default=1000,
                         help="pool pairs for cross labelling and the two trainings (default: 1000)")
     parser.add_argument("--scoring-pairs", type=int,
@@ -59,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-size", type=int, default=32, help="for every task and both sides (default: 32)")
     parser.add_argument("--max-length", type=int, default=64, help="tokens per sentence or pair (default: 64)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
-    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"), help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"),
+                        help="STS folder (default: $STS_DATA_DIR)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SPEED.md")
     args = parser.parse_args(argv)
@@ -217,8 +219,11 @@ def _ours_bi_training(job: Job) -> Callable[[], Any]:
 
 def _theirs_bi_training(job: Job) -> Callable[[], Any]:
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, \
-        SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
 
     frame, config = _pairs(job.training_pairs), _config(job)
@@ -236,7 +241,8 @@ def _trainer_args(job: Job, lr: float, warmup_ratio: float) -> dict[str, Any]:
     """The Hugging Face trainer set to our loop: one epoch, same batch, rate and warm-up; no saving or logging (its
     output folder sits in the benchmark's temp folder, removed at the end)."""
     return dict(output_dir=str(Path(job.cross).parent / f"trainer-{job.task}"),
-                per_device_train_batch_size=job.batch_size, num_train_epochs=1, learning_rate=lr, warmup_steps=warmup_ratio, weight_decay=0.01,
+                per_device_train_batch_size=job.batch_size, num_train_epochs=1, learning_rate=lr,
+                warmup_steps=warmup_ratio, weight_decay=0.01,
                 save_strategy="no", report_to=[], logging_strategy="no", use_cpu=True, seed=0,
                 disable_tqdm=True, dataloader_num_workers=0)
 

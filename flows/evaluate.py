@@ -20,15 +20,17 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from artifacts.atomic import write_text_atomic
+from artifacts.manifest import read_manifest
 from flows.server import scoped_api
 from models.data import DEV, TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
-from models.evaluation import evaluate, evaluate_pairs
 from models.encoders.loading import load_encoder
+from models.encoders.sources import model_kind, resolve_model_source
+from models.evaluation import evaluate, evaluate_pairs
 from models.progress import track
 from models.reporting.report import table_records, text_table
+from models.reporting.score_rows import ExportKey
 from models.runtime import Runtime
-from models.encoders.sources import model_kind, resolve_model_source
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
@@ -40,9 +42,9 @@ def expand_models(models: Sequence[str], kind: str) -> list[tuple[str, str, str]
     for model in models:
         run = Path(model)
         if (run / "manifest.json").is_file():
-            exports = json.loads((run / "manifest.json").read_text()).get("exports", {})
-            found = [(f"{run.name} {key}", path, key.split()[-1]) for key, path in exports.items()
-                     if Path(path).is_dir() and kind in ("auto", key.split()[-1])]
+            exports = read_manifest(run / "manifest.json").get("exports", {})
+            found = [(f"{run.name} {key}", path, ExportKey.parse(key).kind) for key, path in exports.items()
+                     if Path(path).is_dir() and kind in ("auto", ExportKey.parse(key).kind)]
             if not found:
                 raise ValueError(f"run folder {run} has no exported {' or '.join(EXPORTS.values())} yet; "
                                  "it finishes writing them at the end of the run")

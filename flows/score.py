@@ -10,7 +10,6 @@ the file appears under its name only when complete. No Prefect: this runs on any
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -19,22 +18,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artifacts.atomic import atomic_path
-from pipeline.plan import recommended
+from artifacts.manifest import read_manifest
 from models.data import DEV, OWN_DEV, DataError
 from models.data.pools import check_pair_file, read_pair_table, select_text
-from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
-from models.encoders.installed import NotInstalledError
 from models.encoders.bi_encoder import BiEncoder
+from models.encoders.installed import NotInstalledError
+from models.encoders.loading import load_encoder
+from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
 from models.progress import track
 from models.runtime import Runtime
-from models.encoders.loading import load_encoder
+from pipeline.plan import recommended
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
 
 
 def recommended_export(run: Path, kind: str) -> tuple[str, str]:
     """(folder, kind) of a run's export: of its members, the one best on the run's selection set."""
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_manifest(run / "manifest.json")
     wanted = "cross" if kind == "auto" else kind
     scores = manifest.get("scores", {})
     metric = next((m for m in (OWN_DEV, DEV) if any(m in row for row in scores.values())), None)
@@ -68,13 +68,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                                      epilog="\n".join(__doc__.splitlines()[2:4]))
     parser.add_argument("model", help="a run folder, a model folder, an installed short name or a hub id")
     parser.add_argument("pairs", type=Path, help="the pair file: .csv, .tsv, .parquet or .jsonl")
-    parser.add_argument("--out", type=Path, default=Path("scored.parquet"), help="output Parquet (default: scored.parquet)")
+    parser.add_argument("--out", type=Path, default=Path("scored.parquet"),
+                        help="output Parquet (default: scored.parquet)")
     parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
                         help="which model of a run, or how to read a model (default: a run's cross-encoder, a "
                              "model's own kind)")
     parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
     parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl pair file (default: utf-8)")
+    parser.add_argument("--encoding", default="utf-8",
+                        help="text encoding of a .csv/.tsv/.jsonl pair file (default: utf-8)")
     parser.add_argument("--batch-size", type=int, default=128, help="pairs per forward pass (default: 128)")
     parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")

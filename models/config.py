@@ -8,16 +8,15 @@ from __future__ import annotations
 import codecs
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-WarmupMethod = Literal["mirror", "simcse", "isbert", "none"]
-LabelTransform = Literal["raw", "clip", "minmax"]
+from typing import Any
 
 WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "isbert", "none")
 LABEL_TRANSFORMS: tuple[str, ...] = ("raw", "clip", "minmax")
 POOL_NAMES: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
 
-# The settings that take one of a few values: the CLI lists them, validation names them.
+# The settings that take one of a few values: the CLI lists them, validation names them. Kept here, free of torch,
+# so that settings and --help load fast; tests/test_registries.py ties the warm-up and loss names to their registries
+# (models.warmup.METHODS, models.training.losses.BI_LOSSES).
 CHOICES: dict[str, tuple[str, ...]] = {
     "pooling": ("cls", "mean"),
     "pool": POOL_NAMES,

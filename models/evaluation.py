@@ -5,9 +5,9 @@ from typing import Mapping
 
 import numpy as np
 
+from models.data import DEV, LabelledPairs
 from models.encoders.bi_encoder import BiEncoder, pair_cosines
 from models.encoders.cross_encoder import CrossEncoder
-from models.data import DEV, LabelledPairs
 from models.metrics import ROC_AUC, metric_for, roc_auc100, scores_of, spearman100
 from models.progress import ProgressFn
 from models.runtime import Runtime

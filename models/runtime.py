@@ -34,7 +34,9 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def resolve_precision(device: torch.device, precision: Precision = "auto") -> torch.dtype | None:
-    """The autocast dtype, or None for plain fp32. `auto`: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
+    """The autocast dtype, or None for plain fp32.
+
+    `auto`: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
     if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
         return None
     if precision == "auto":

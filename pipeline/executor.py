@@ -128,7 +128,8 @@ class Planner(StoreExecutor):
                 outputs.append(StageOutput(stored, STAGES[call.stage].stored_metrics(stored)))
                 continue
             self.stages.append(PlannedStage(call.title, call.stage, parts.key, "will run", self.why(call, parts)))
-            outputs.append(StageOutput(Artifact(str(path), "", parts.key), STAGES[call.stage].planned_metrics(self.config)))
+            planned = Artifact(str(path), "", parts.key)
+            outputs.append(StageOutput(planned, STAGES[call.stage].planned_metrics(self.config)))
         return outputs
 
     def why(self, call: StageCall[Artifact], parts: KeyParts) -> str:

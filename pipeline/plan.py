@@ -20,11 +20,10 @@ from typing import Any, Callable, Generic, Mapping, Protocol, Sequence, TypeVar
 from models.config import PipelineConfig
 from models.encoders.sources import model_kind
 from models.metrics import selection_metric
+from models.reporting.score_rows import ENSEMBLE, KINDS, WARM_UP, ExportKey, ScoreRow
 from pipeline.stage import StageParams
 
 H = TypeVar("H")  # an executor's handle on a stored stage output
-KINDS: tuple[str, ...] = ("bi", "cross")
-ENSEMBLE = "ensemble"
 
 
 @dataclass(frozen=True)
@@ -82,30 +81,15 @@ def member_names(sources: Sequence[str]) -> dict[str, str]:
     return names
 
 
-WARM_UP = 0  # the "cycle" of the warm-up's output, scored before cycle 1
-
-
-def score_label(kind: str, cycle: int | None, member: str, single: bool) -> str:
-    """Row label of a score table: 'cycle 2 bi' for one member, 'cycle 2 minilm-l6 bi' for several; the start
-    model is 'start bi', the warmed-up one 'warm-up bi'."""
-    who = "" if single else f"{member} "
-    when = "start" if cycle is None else "warm-up" if cycle == WARM_UP else f"cycle {cycle}"
-    return f"{when} {who}{kind}"
-
-
-def export_key(kind: str, member: str, single: bool) -> str:
-    """'bi' for one member, 'minilm-l6 bi' for several: an export's row at cycle c is f"cycle {c} {key}"."""
-    return kind if single else f"{member} {kind}"
-
-
 def recommended(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str, float]],
                 metric: str | None) -> dict[str, tuple[str, float | None]]:
     """Per kind, the export key a user should take and its value: the best on `metric` (the first member's
     when nothing was scored)."""
     chosen: dict[str, tuple[str, float | None]] = {}
     for key, cycle in best_cycle.items():
-        kind = key.split()[-1]
-        value = scores[f"cycle {cycle} {key}"][metric] if metric else None
+        export = ExportKey.parse(key)
+        kind = export.kind
+        value = scores[ScoreRow(export, cycle).label][metric] if metric else None
         if kind not in chosen or (value is not None and value > (chosen[kind][1] or float("-inf"))):
             chosen[kind] = (key, value)
     return chosen
@@ -139,17 +123,19 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
 
     if config.evaluates:
         start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
-                                               StageParams(model=source, kind="bi")) for name, source in members.items()])
+                                               StageParams(model=source, kind="bi"))
+                                     for name, source in members.items()])
         for name, output in zip(members, start_scores):
-            result.scores[score_label("bi", None, name, single)] = dict(output.metrics)
+            result.scores[ScoreRow.of("bi", None, name, single).label] = dict(output.metrics)
     warm = _by_member(members, executor.run([
         StageCall("warmup", None, name, {"pool": pool, "model": starts[name]}, StageParams(model=source))
         for name, source in members.items()]))
     if config.evaluates and config.warmup != "none":
         warm_scores = executor.run([StageCall("scores", WARM_UP, name, {"model": warm[name]},
-                                              StageParams(model=source, kind="bi")) for name, source in members.items()])
+                                              StageParams(model=source, kind="bi"))
+                                    for name, source in members.items()])
         for name, output in zip(members, warm_scores):
-            result.scores[score_label("bi", WARM_UP, name, single)] = dict(output.metrics)
+            result.scores[ScoreRow.of("bi", WARM_UP, name, single).label] = dict(output.metrics)
     frozen_labels = {kind: _frozen_labels(label, frozen, kind, pool) for kind in KINDS}
     if config.labellers_join == "both":  # each frozen labeller's scores join both averages
         frozen_labels = {"bi": frozen_labels["bi"] | frozen_labels["cross"],
@@ -178,7 +164,7 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
         models = {"bi": latest_bi, "cross": cross}
         for kind in KINDS:
             for name in members:
-                result.models[score_label(kind, cycle, name, single)] = models[kind][name]
+                result.models[ScoreRow.of(kind, cycle, name, single).label] = models[kind][name]
         if config.evaluates:
             _score_cycle(executor, result, cycle, members, models, single)
 
@@ -191,8 +177,8 @@ def best_cycles(config: PipelineConfig, result: CycleResult[H]) -> dict[str, int
     chosen = {}
     for name in result.members:
         for kind in KINDS:
-            labels = {c: score_label(kind, c, name, single) for c in range(1, config.cycles + 1)}
-            chosen[export_key(kind, name, single)] = config.cycles if metric is None else \
+            labels = {c: ScoreRow.of(kind, c, name, single).label for c in range(1, config.cycles + 1)}
+            chosen[ExportKey(kind, None if single else name).label] = config.cycles if metric is None else \
                 max(labels, key=lambda c: result.scores[labels[c]][metric])
     return chosen
 
@@ -248,10 +234,11 @@ def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, memb
     predictions: dict[str, dict[str, H]] = {kind: {} for kind in KINDS}
     for call, output in zip(calls, executor.run(calls)):
         kind, name = call.params.kind, call.member or ""
-        result.scores[score_label(kind, cycle, name, single)] = dict(output.metrics)
+        result.scores[ScoreRow.of(kind, cycle, name, single).label] = dict(output.metrics)
         predictions[kind][name] = output.handle
     if single:
         return
-    ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], StageParams(kind=kind)) for kind in KINDS]
+    ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], StageParams(kind=kind))
+                 for kind in KINDS]
     for call, output in zip(ensembles, executor.run(ensembles)):
-        result.scores[score_label(call.params.kind, cycle, ENSEMBLE, single)] = dict(output.metrics)
+        result.scores[ScoreRow.of(call.params.kind, cycle, ENSEMBLE, single).label] = dict(output.metrics)

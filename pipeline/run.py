@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from artifacts.manifest import RunManifest, read_manifest
 from artifacts.hashing import value_digest
+from artifacts.manifest import RunManifest, read_manifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import with_evaluation

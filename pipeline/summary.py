@@ -16,7 +16,8 @@ from models.metrics import selection_metric
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
-from pipeline.plan import KINDS, CycleResult, export_key, recommended, score_label
+from models.reporting.score_rows import KINDS, ExportKey, ScoreRow
+from pipeline.plan import CycleResult, recommended
 
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
 
@@ -29,14 +30,13 @@ def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: 
     for name, source in result.members.items():
         member = config.for_member(source)
         for kind in KINDS:
-            key = export_key(kind, name, single)
-            cycle = result.best_cycle[key]
+            export = ExportKey(kind, None if single else name)
+            cycle = result.best_cycle[export.label]
             folder = run_dir / ("" if single else name) / ("bi-encoder" if kind == "bi" else "cross-encoder")
-            suffix = kind if single else f"{name} {kind}"
-            rows = {label: s for label, s in result.scores.items() if label.endswith(suffix)}
-            _export(folder, kind, result.models[score_label(kind, cycle, name, single)], member, cycle, rows,
+            rows = {label: s for label, s in result.scores.items() if ScoreRow.parse(label).export == export}
+            _export(folder, kind, result.models[ScoreRow(export, cycle).label], member, cycle, rows,
                     manifest.run_name)
-            manifest.exports[key] = str(folder)
+            manifest.exports[export.label] = str(folder)
     manifest.wall_seconds = round(time.perf_counter() - started, 1)
     manifest.write(run_dir / "manifest.json")
     plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name) \
@@ -110,7 +110,7 @@ def versus_start(manifest: RunManifest, metric: str | None) -> str:
     if metric is None:
         return ("No evaluation set (`--eval none`): the last cycle is exported. Give `--dev-pairs FILE` (a few "
                 "hundred labelled pairs) to choose the best cycle and compare with the start model.")
-    start = max(s[metric] for label, s in manifest.scores.items() if label.startswith("start "))
+    start = max(s[metric] for label, s in manifest.scores.items() if ScoreRow.parse(label).is_start)
     worse = {kind: value for kind, (_, value) in recommended_exports(manifest, metric).items()
              if value is not None and value < start}
     if not worse:

@@ -31,7 +31,8 @@ def _load_from_hub(name: str, dataset_id: str, split: str) -> LabelledPairs:
     try:
         rows = datasets.load_dataset(dataset_id, split=split)
     except OSError as exc:  # offline, hub unreachable or dataset missing
-        raise DataError(f"cannot load {dataset_id} ({split}) from the Hugging Face hub: {exc}; to read a local copy instead, {DATA_DIR_HINT}") from exc
+        raise DataError(f"cannot load {dataset_id} ({split}) from the Hugging Face hub: {exc}; to read a local copy "
+                        f"instead, {DATA_DIR_HINT}") from exc
     return LabelledPairs(
         name=name,
         sentences1=list(rows["sentence1"]),

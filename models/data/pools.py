@@ -16,7 +16,7 @@ from typing import Callable
 import pandas as pd
 
 from models.data.errors import DATA_DIR_HINT, DataError
-from models.data.sts import STS_YEARS, STSB_SPLITS, read_stsb_split, read_sts_year, read_tsv_columns, require_dir
+from models.data.sts import STS_YEARS, STSB_SPLITS, read_sts_year, read_stsb_split, read_tsv_columns, require_dir
 
 POOLS: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
 SICK_FULL_FILE = "SICK_annotated.txt"

@@ -12,10 +12,11 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 
 from models.encoders.batching import batch_count, padded, token_sorted_batches, usable_max_length
 from models.encoders.embedding_cache import EmbeddingCache, fingerprint, source_of
+from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE
+from models.encoders.ngram_cnn import NgramCNN, copy_source
+from models.encoders.sources import module_folder, pooling_of, resolve_model_source
 from models.progress import ProgressFn, track
 from models.runtime import autocast
-from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE, NgramCNN, copy_source
-from models.encoders.sources import module_folder, pooling_of, resolve_model_source
 
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = ("cls", "mean")

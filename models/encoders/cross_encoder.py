@@ -10,9 +10,9 @@ from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from models.encoders.batching import batch_count, padded, token_sorted_batches, usable_max_length
+from models.encoders.sources import resolve_model_source
 from models.progress import ProgressFn, track
 from models.runtime import autocast
-from models.encoders.sources import resolve_model_source
 
 
 class CrossEncoder(nn.Module):

@@ -8,8 +8,6 @@ from pathlib import Path
 from models.encoders.installed import SHORT_NAMES, installed_path
 from models.encoders.ngram_cnn import MODULE_TYPE as NGRAM_TYPE
 
-DEFAULT_MODEL = "minilm-l6"
-
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 

@@ -6,15 +6,16 @@ from typing import Mapping
 
 from models.config import PipelineConfig
 from models.data import DEV
+from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
 from models.metrics import selection_metric
 from models.reporting.report import markdown_table
-from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
 
 
 def start_kind(config: PipelineConfig) -> str:
     """'supervised sentence encoder' (label-free adaptation) or 'raw language model' (the paper's setting)."""
     source = resolve_model_source(config.model)
-    return "supervised sentence encoder" if Path(source).is_dir() and is_sentence_encoder(source) else "raw language model"
+    encoder = Path(source).is_dir() and is_sentence_encoder(source)
+    return "supervised sentence encoder" if encoder else "raw language model"
 
 
 def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int,
@@ -28,13 +29,15 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
              "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(PATH)\n"
              "scores = model.predict([(a, b), ...])  # in [0, 1]")
     metric = selection_metric(config)
-    chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {'STS-B dev' if metric == DEV else 'your --dev-pairs'}"
-              if metric else f"The last of {config.cycles} cycle(s) (no evaluation set)")
+    selection = "STS-B dev" if metric == DEV else "your --dev-pairs"
+    chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {selection}" if metric
+              else f"The last of {config.cycles} cycle(s) (no evaluation set)")
+    pool_file = f" ({config.pool_path})" if config.pool_path else ""
     recipe = "\n".join(f"- `{k}`: {v}" for k, v in config.to_dict().items() if k not in {"data_dir", "pool_path"})
     text = f"""# Trans-Encoder {'bi-encoder' if kind == 'bi' else 'cross-encoder'} ({run_name}, cycle {cycle})
 
 - Start model: `{config.model}` ({start}); setting: {setting}.
-- Unlabelled pair pool: `{config.pool}`{f" ({config.pool_path})" if config.pool_path else ""}; no labels were used for training.
+- Unlabelled pair pool: `{config.pool}`{pool_file}; no labels were used for training.
 - {chosen}.
 
 ## Usage

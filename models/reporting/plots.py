@@ -1,7 +1,6 @@
 """The curve a run's numbers make: 7-task average and STS-B dev per cycle, bi and cross."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Mapping
 
@@ -10,23 +9,26 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 
+from models.reporting.score_rows import ScoreRow  # noqa: E402
+
 
 def plot_cycles(scores: Mapping[str, Mapping[str, float]], cycles: int, path: Path, title: str) -> Path:
     """Per model series ('bi', 'cross', or 'minilm-l6 bi', 'ensemble cross'...): 7-task average (solid), STS-B dev
     (dotted) and own dev pairs (dashed) over cycles 1..K, where scored; start models as grey reference lines."""
     figure, axis = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     steps = list(range(1, cycles + 1))
-    series = list(dict.fromkeys(m.group(1) for label in scores if (m := _CYCLE.match(label))))
+    rows = {label: ScoreRow.parse(label) for label in scores}
+    series = list(dict.fromkeys(row.export for row in rows.values() if row.cycle))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, name in enumerate(series):
+    for index, export in enumerate(series):
         colour = colours[index % len(colours)]
         for metric, (style, title) in _METRICS.items():
-            if metric in scores[f"cycle 1 {name}"]:
-                values = [scores[f"cycle {c} {name}"][metric] for c in steps]
-                axis.plot(steps, values, style, color=colour, label=f"{name} {title}")
+            if metric in scores[ScoreRow(export, 1).label]:
+                values = [scores[ScoreRow(export, c).label][metric] for c in steps]
+                axis.plot(steps, values, style, color=colour, label=f"{export.label} {title}")
     for label, values in scores.items():
         metric = next(m for m in _METRICS if m in values)
-        if label.startswith("start "):
+        if rows[label].is_start:
             axis.axhline(values[metric], color="grey", linestyle="--", label=f"{label} {_METRICS[metric][1]}")
     axis.set_xlabel("cycle")
     axis.set_ylabel("Spearman x100")
@@ -42,4 +44,3 @@ def plot_cycles(scores: Mapping[str, Mapping[str, float]], cycles: int, path: Pa
 
 
 _METRICS = {"avg": ("-o", "7-task avg"), "dev": (":s", "STS-B dev"), "own dev": ("--^", "own dev")}
-_CYCLE = re.compile(r"^cycle \d+ (.+)$")

@@ -11,14 +11,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
+from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
 from models.progress import ProgressFn
 from models.runtime import Runtime
 from models.training.losses import BI_LOSSES
 from models.training.trainer import OptimSettings, TrainStats, train
-
 
 Labeller = TypeVar("Labeller", BiEncoder, CrossEncoder)
 
