@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import parse_config
 from models.config import PipelineConfig
+from pipeline.cli import parse_config
 
 
 def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,7 +22,8 @@ def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
 def test_flags_override_the_preset() -> None:
     config, _ = parse_config(["--preset", "paper", "--cycles", "2", "--no-reinit", "--symmetric",
                               "--max-steps", "5"], "test")
-    assert (config.cycles, config.reinit, config.symmetric, config.max_steps, config.bi_epochs) == (2, False, True, 5, 10)
+    chosen = (config.cycles, config.reinit, config.symmetric, config.max_steps, config.bi_epochs)
+    assert chosen == (2, False, True, 5, 10)
 
 
 @pytest.mark.parametrize("argv, named", [(["--warmup", "bert"], "--warmup"), (["--cycles", "0"], "--cycles"),

@@ -23,8 +23,7 @@ def prefect(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
 
 
 async def _artifact_keys(flow_run_name: str) -> set[str]:
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, \
-        FlowRunFilterName
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterName
 
     async with get_client() as client:
         runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name])))

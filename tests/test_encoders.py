@@ -8,8 +8,8 @@ import pytest
 import sentence_transformers
 import torch
 
-from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig
+from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
 from models.encoders.lengths import pool_truncations
 from models.encoders.sources import ModelSourceError, resolve_model_source

@@ -12,8 +12,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.evaluate import main
-from models.encoders.cross_encoder import CrossEncoder
 from models.data import DataError, load_stsb_dev
+from models.encoders.cross_encoder import CrossEncoder
 from models.metrics import roc_auc100
 
 # all-MiniLM-L6-v2, measured independently with sentence-transformers (issue 4).

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow
 
 
 def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:
-    base = dict(model=str(model), labellers="", data_dir=str(data), pool="stsb", max_pairs=48, warmup="mirror", cycles=2,
-                max_steps=3, warmup_batch_size=16, bi_batch_size=16, cross_batch_size=16, eval_batch_size=256,
+    base = dict(model=str(model), labellers="", data_dir=str(data), pool="stsb", max_pairs=48, warmup="mirror",
+                cycles=2, max_steps=3, warmup_batch_size=16, bi_batch_size=16, cross_batch_size=16, eval_batch_size=256,
                 device="cpu")
     return base | changes
 

@@ -12,9 +12,9 @@ from artifacts.hashing import folder_digest
 from artifacts.pairs import SCORER_PREFIX, read_labelled
 from flows.plain import run_plain
 from flows.score import main as score_main
-from pipeline.run import plan_run
 from models.config import PipelineConfig
 from models.data import TEST_SETS
+from pipeline.run import plan_run
 
 QUICK = dict(pool="stsb", max_pairs=48, warmup="mirror", max_steps=2, warmup_batch_size=16, bi_batch_size=16,
              cross_batch_size=16, eval_batch_size=256, device="cpu")

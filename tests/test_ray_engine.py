@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from artifacts.pairs import read_labelled
-
 from flows.full_cycle import main
 
 pytestmark = pytest.mark.slow
@@ -87,7 +86,8 @@ def test_sharded_labelling_on_ray_merges_to_the_unsharded_labels_though_a_worker
         killer.done.set()
     assert killer.killed is not None, "a worker was killed while it labelled a shard"
     shards = [e for e in sharded["entries"] if e["stage"] in ("bi-labels", "cross-labels")]
-    assert len(shards) == 6 and len({e["worker"] for e in shards}) >= 2, "48 pairs: 3 shards of 16 per labelling, on more than one worker"
+    assert len(shards) == 6 and len({e["worker"] for e in shards}) >= 2, \
+        "48 pairs: 3 shards of 16 per labelling, on more than one worker"
     assert all(not e["worker"].endswith(f":{killer.killed}") for e in shards), "the killed shard ran again elsewhere"
 
     whole = _run("local", str(tiny_model_dir), mini_sts_dir, tmp_path / "local", "--eval", "none")

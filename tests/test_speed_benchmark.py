@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir: Path, sts_dir: Path,
                                                                    tmp_path: Path) -> None:
-    figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs", "24", "--rounds", "1",
-                    "--json", str(tmp_path / "speed.json"), "--out", str(tmp_path / "SPEED.md")])
+    figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
+                    "24", "--rounds", "1", "--json", str(tmp_path / "speed.json"), "--out", str(tmp_path / "SPEED.md")])
     assert json.loads((tmp_path / "speed.json").read_text()) == figures
     for task in TASKS:
         assert figures[f"{task}_ratio"] > 0 and figures["tasks"][task]["ours_peak_rss_mb"] > 0

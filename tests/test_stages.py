@@ -11,11 +11,11 @@ from scipy.stats import spearmanr
 
 from artifacts.pairs import read_labelled, write_labelled
 from artifacts.store import Store
-from models.encoders.bi_encoder import BiEncoder
 from models.config import PipelineConfig, preset
+from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
-from models.runtime import Runtime, seed_everything
 from models.encoders.loading import load_bi
+from models.runtime import Runtime, seed_everything
 from models.training.distillation import distil_bi_encoder, fit_cross_encoder, label_with_bi, label_with_cross
 from models.training.labels import average_labels, transform_labels
 from models.training.losses import cosent_loss

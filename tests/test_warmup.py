@@ -1,4 +1,5 @@
-"""IS-BERT: the n-gram CNN and its mutual-information loss learn, ignore padding, and export to sentence-transformers."""
+"""IS-BERT: the n-gram CNN and its mutual-information loss learn, ignore padding, and export to
+sentence-transformers."""
 from __future__ import annotations
 
 import math
