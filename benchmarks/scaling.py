@@ -33,7 +33,7 @@ TRAIN_SIZES = (1000, 3000)
 def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], target: str) -> dict[str, Any]:
     """In the child: one stage as the runners execute it; its seconds, peak RSS (MB), output path and pairs."""
     from artifacts.store import Artifact
-    from models.config import preset
+    from pipeline.presets import preset
     from pipeline.registry import STAGES
     from pipeline.stage import StageContext
 

@@ -20,13 +20,13 @@ from artifacts.store import Artifact, Store
 from flows.engine import ENGINES, check_shared_store, placement, task_runner
 from flows.server import scoped_api
 from models.config import PipelineConfig
-from models.config import preset as make_preset
 from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
 from pipeline.cli import overrides_from_args, parse_config
 from pipeline.executor import PlannedStage, StoreExecutor
 from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
+from pipeline.presets import preset as make_preset
 from pipeline.run import plan_run, plan_table, run_name_of, run_pipeline
 from tasks.stage_tasks import STAGE_TASKS
 

@@ -8,8 +8,9 @@ import types
 import typing
 from typing import Any, Callable, Sequence
 
-from models.config import CHOICES, PRESETS, PipelineConfig, preset
+from models.config import CHOICES, PipelineConfig
 from models.encoders.sources import resolve_model_source
+from pipeline.presets import PRESETS, preset
 
 PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~25 min on 2 CPU cores), mutual-cpu "
                "(MiniLM and MPNet trained side by side, ~2 h) or paper (the reference hyperparameters)")

@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 
 from artifacts.pairs import read_labelled, write_labelled
 from artifacts.store import Store
-from models.config import PipelineConfig, preset
+from models.config import PipelineConfig
 from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
 from models.encoders.loading import load_bi
@@ -22,6 +22,7 @@ from models.training.losses import cosent_loss
 from models.training.trainer import OptimSettings, planned_batches
 from models.warmup import warm_up
 from models.warmup.mirror import mask_random_span
+from pipeline.presets import preset
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageParams
 from tests.tiny_model import SENTENCES

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown model(s) {', '.join(sorted(unknown))}; choose from {', '.join(ASSEMBLED_MODELS)}")
     if args.preset:
-        from models.config import preset
+        from pipeline.presets import preset  # the command's own settings, read only when asked for
 
         config = preset(args.preset)
         names += [name for name in (*config.members, *config.frozen_labellers) if name in ASSEMBLED_MODELS]
