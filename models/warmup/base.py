@@ -13,7 +13,9 @@ from models.runtime import Runtime
 
 
 class Warmup(ABC):
-    """One warm-up method. A new method is one module with a subclass, registered in `models.warmup.METHODS`."""
+    """One warm-up method. A new method is one module with a subclass, registered in `models.warmup.METHODS`, and
+    its name in `models.config.CHOICES["warmup"]` (the CLI offers it; tests/test_registries.py checks the two agree).
+    The warmup stage (pipeline/stages/warmup.py) runs every method: no stage or key changes are needed."""
 
     def __init__(self, bi: BiEncoder, config: PipelineConfig, runtime: Runtime) -> None:
         self.bi, self.config, self.runtime = bi, config, runtime
