@@ -23,7 +23,6 @@ from models.data import DataError
 from pipeline.registry import STAGES
 from pipeline.stage import Kind
 
-ENGINES = ("local", "ray")
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -8,7 +8,6 @@ Scores are Spearman x100 of cosine (bi) or (a, b) score (cross) against the gold
 """
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 from datetime import datetime, timezone
@@ -31,6 +30,7 @@ from models.progress import track
 from models.reporting.report import table_records, text_table
 from models.reporting.score_rows import ExportKey
 from models.runtime import Runtime
+from pipeline.cli import evaluate_parser
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
@@ -123,37 +123,10 @@ def _publish(results: list[dict[str, Any]], out: str) -> None:
     print(f"wrote {out}")
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("models", nargs="*", default=["minilm-l6"],
-                        help="run folders, model folders, installed short names or hub ids")
-    parser.add_argument("--kind", choices=KINDS, default="auto",
-                        help="bi or cross; auto reads the model's config (sequence classifier = cross)")
-    parser.add_argument("--data-dir", help="STS benchmark folder (default: $STS_DATA_DIR, else the hub)")
-    parser.add_argument("--tasks", nargs="+", metavar="TASK",
-                        help=f"score only these of: {', '.join([*TEST_SETS, DEV])}")
-    parser.add_argument("--pairs", help="your labelled pairs (.csv, .tsv, .parquet, .jsonl): Spearman for graded "
-                                        "labels, ROC-AUC for 0/1 labels")
-    parser.add_argument("--label-column", default="label", help="label column of --pairs")
-    parser.add_argument("--text-a", default="sentence1", help="first text column of --pairs")
-    parser.add_argument("--text-b", default="sentence2", help="second text column of --pairs")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl --pairs file")
-    parser.add_argument("--skip-sts", action="store_true", help="score only --pairs, not the STS benchmarks")
-    parser.add_argument("--pooling", choices=("cls", "mean"), help="bi-encoder pooling (default: the folder's own)")
-    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
-    parser.add_argument("--out", default="evaluation.json", help="where the JSON table goes")
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> dict[str, Any]:
+    args = evaluate_parser(prog).parse_args(argv)
     if args.skip_sts and not args.pairs:
-        parser.error("--skip-sts leaves nothing to score; give --pairs FILE")
-    return args
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
+        evaluate_parser(prog).error("--skip-sts leaves nothing to score; give --pairs FILE")
     with scoped_api():
         return evaluate_models(**vars(args))
 

@@ -6,7 +6,6 @@ unfinished stages; finished ones are reported as cached.
 """
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
-from flows.engine import ENGINES, check_shared_store, placement, task_runner
+from flows.engine import check_shared_store, placement, task_runner
 from flows.server import scoped_api
 from models.config import PipelineConfig
 from models.data import DataError, with_evaluation
@@ -99,8 +98,8 @@ def _publish(manifest: RunManifest, summary: str) -> None:
     print(summary.split("\n\n")[1])
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    config, args = parse_config(argv, __doc__.splitlines()[0], _engine_options)  # the flow rebuilds the config
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
+    config, args = parse_config(argv, __doc__.splitlines()[0], engine=True, prog=prog)  # the flow rebuilds it
     config = with_evaluation(config)
     preflight(config, Path(args.out), args.debug)
     if args.plan:
@@ -115,14 +114,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
         full_cycle.with_options(task_runner=runner)(preset=args.preset, settings=overrides_from_args(args),
                                                     out=args.out, command=command, engine=args.engine)
-
-
-def _engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", choices=ENGINES, default="local",
-                        help="where stage tasks run: local (this process) or ray (a Ray cluster; mutual members' "
-                             "stages at once) (default: local)")
-    parser.add_argument("--ray-address", help="with --engine ray: a running cluster to attach to (e.g. "
-                                              "ray://head:10001 or auto); without it a local cluster is started")
 
 
 if __name__ == "__main__":

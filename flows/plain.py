@@ -25,8 +25,8 @@ def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "")
             "best_cycle": outcome.result.best_cycle, "exports": outcome.manifest.exports}
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    config, args = parse_config(argv, __doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
+    config, args = parse_config(argv, __doc__.splitlines()[0], prog=prog)
     config = with_evaluation(config)
     preflight(config, Path(args.out), args.debug)
     if args.plan:

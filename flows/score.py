@@ -9,7 +9,6 @@ the file appears under its name only when complete. No Prefect: this runs on any
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -27,6 +26,7 @@ from models.encoders.loading import load_encoder
 from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
 from models.progress import track
 from models.runtime import Runtime
+from pipeline.cli import score_parser
 from pipeline.plan import recommended
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
@@ -62,26 +62,8 @@ def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text
     return len(table)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:4]))
-    parser.add_argument("model", help="a run folder, a model folder, an installed short name or a hub id")
-    parser.add_argument("pairs", type=Path, help="the pair file: .csv, .tsv, .parquet or .jsonl")
-    parser.add_argument("--out", type=Path, default=Path("scored.parquet"),
-                        help="output Parquet (default: scored.parquet)")
-    parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
-                        help="which model of a run, or how to read a model (default: a run's cross-encoder, a "
-                             "model's own kind)")
-    parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
-    parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
-    parser.add_argument("--encoding", default="utf-8",
-                        help="text encoding of a .csv/.tsv/.jsonl pair file (default: utf-8)")
-    parser.add_argument("--batch-size", type=int, default=128, help="pairs per forward pass (default: 128)")
-    parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
-    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
+    args = score_parser(prog).parse_args(argv)
     try:
         check_pair_file(args.pairs, "pair file")
         if (Path(args.model) / "manifest.json").is_file():

@@ -1,4 +1,5 @@
-"""Command-line options generated from PipelineConfig, so every setting is settable and documented once."""
+"""Every command's options: the run settings generated from PipelineConfig (settable and documented once), and the
+scoring commands' own. Light on purpose (no torch, no Prefect): `--help` answers without loading them."""
 from __future__ import annotations
 
 import argparse
@@ -6,19 +7,23 @@ import dataclasses
 import os
 import types
 import typing
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 from models.config import CHOICES, PipelineConfig
-from models.encoders.sources import resolve_model_source
+from models.data import DEV, TEST_SETS
 from pipeline.presets import PRESETS, preset
 
 PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~25 min on 2 CPU cores), mutual-cpu "
                "(MiniLM and MPNet trained side by side, ~2 h) or paper (the reference hyperparameters)")
 
+ENGINES = ("local", "ray")
 EXAMPLES = """examples:
-  python -m flows.full_cycle                                   # the cpu preset on the STS benchmarks
-  python -m flows.full_cycle --pool custom --pool-path tickets.csv --text-a question --text-b answer
-  python -m flows.evaluate runs/cpu-1a2b3c4d5e                 # score a run's exported models
+  trans-encoder train                                  # the cpu preset on the STS benchmarks
+  trans-encoder train --plan                           # what would run, and why, without running it
+  trans-encoder train --pool custom --pool-path tickets.csv --text-a question --text-b answer
+  trans-encoder evaluate runs/cpu-1a2b3c4d5e           # score a run's exported models
+(`python -m flows.full_cycle` takes the same options as `trans-encoder train`)
 """
 
 
@@ -52,12 +57,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
             if getattr(args, f.name, None) is not None}
 
 
-def parse_config(argv: Sequence[str] | None, description: str,
-                 more_options: Callable[[argparse.ArgumentParser], None] | None = None,
-                 ) -> tuple[PipelineConfig, argparse.Namespace]:
-    """The settings (a preset and the flags given) and the parsed arguments; `more_options` adds a command's own."""
+def settings_parser(description: str, engine: bool = False, prog: str | None = None,
+                    argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The options of a run command (every setting, --out, --plan, --debug; with `engine`: --engine and
+    --ray-address); `argv` names the preset whose values --help shows."""
     chosen = _preset_named(argv)
-    parser = argparse.ArgumentParser(description=description, epilog=EXAMPLES,
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=EXAMPLES,
                                      usage="%(prog)s [--preset NAME] [--OPTION VALUE ...]  (--help: every option)",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_options(parser, PRESETS[chosen], chosen)
@@ -68,9 +73,22 @@ def parse_config(argv: Sequence[str] | None, description: str,
                              "why: new inputs, settings or code), then stop without running any")
     parser.add_argument("--debug", action="store_true", default=bool(os.environ.get("TE_DEBUG")),
                         help="show the traceback of input errors too (or set TE_DEBUG=1)")
-    if more_options is not None:
-        more_options(parser)
+    if engine:
+        parser.add_argument("--engine", choices=ENGINES, default="local",
+                            help="where stage tasks run: local (this process) or ray (a Ray cluster; mutual members' "
+                                 "stages at once) (default: local)")
+        parser.add_argument("--ray-address", help="with --engine ray: a running cluster to attach to (e.g. "
+                                                  "ray://head:10001 or auto); without it a local cluster is started")
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None, description: str, engine: bool = False,
+                 prog: str | None = None) -> tuple[PipelineConfig, argparse.Namespace]:
+    """The settings (a preset and the flags given) and the parsed arguments."""
+    parser = settings_parser(description, engine, prog, argv)
     args = parser.parse_args(argv)
+    from models.encoders.sources import resolve_model_source  # loads torch: only once work starts
+
     try:
         config = preset(args.preset, **overrides_from_args(args))
         for model in (*config.members, *config.frozen_labellers):
@@ -94,3 +112,61 @@ def _base_type(hint: Any) -> type:
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         return next(arg for arg in typing.get_args(hint) if arg is not type(None))
     return hint
+
+
+SCORE_HELP = """Score a pair file with a run's recommended export, or any model: labels without code.
+
+  trans-encoder score runs/cpu-1a2b3c4d5e pairs.csv --out scored.parquet
+  trans-encoder score runs/cpu-1a2b3c4d5e pairs.csv --kind bi --text-a question --text-b answer
+"""
+
+
+def score_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=SCORE_HELP.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(SCORE_HELP.splitlines()[2:]))
+    parser.add_argument("model", help="a run folder, a model folder, an installed short name or a hub id")
+    parser.add_argument("pairs", type=Path, help="the pair file: .csv, .tsv, .parquet or .jsonl")
+    parser.add_argument("--out", type=Path, default=Path("scored.parquet"),
+                        help="output Parquet (default: scored.parquet)")
+    parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
+                        help="which model of a run, or how to read a model (default: a run's cross-encoder, a "
+                             "model's own kind)")
+    parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
+    parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
+    parser.add_argument("--encoding", default="utf-8",
+                        help="text encoding of a .csv/.tsv/.jsonl pair file (default: utf-8)")
+    parser.add_argument("--batch-size", type=int, default=128, help="pairs per forward pass (default: 128)")
+    parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
+    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    return parser
+
+
+EVALUATE_HELP = "Score models on the STS benchmarks and on your labelled pairs."
+
+
+def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=EVALUATE_HELP,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("models", nargs="*", default=["minilm-l6"],
+                        help="run folders, model folders, installed short names or hub ids")
+    parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
+                        help="bi or cross; auto reads the model's config (sequence classifier = cross)")
+    parser.add_argument("--data-dir", help="STS benchmark folder (default: $STS_DATA_DIR, else the hub)")
+    parser.add_argument("--tasks", nargs="+", metavar="TASK",
+                        help=f"score only these of: {', '.join([*TEST_SETS, DEV])}")
+    parser.add_argument("--pairs", help="your labelled pairs (.csv, .tsv, .parquet, .jsonl): Spearman for graded "
+                                        "labels, ROC-AUC for 0/1 labels")
+    parser.add_argument("--label-column", default="label", help="label column of --pairs")
+    parser.add_argument("--text-a", default="sentence1", help="first text column of --pairs")
+    parser.add_argument("--text-b", default="sentence2", help="second text column of --pairs")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl --pairs file")
+    parser.add_argument("--skip-sts", action="store_true", help="score only --pairs, not the STS benchmarks")
+    parser.add_argument("--pooling", choices=("cls", "mean"), help="bi-encoder pooling (default: the folder's own)")
+    parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument("--out", default="evaluation.json", help="where the JSON table goes")
+    return parser

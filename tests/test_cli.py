@@ -52,7 +52,7 @@ def test_help_shows_the_chosen_presets_values_choices_and_examples(capsys: pytes
     assert "[paper: 10]" in text and "[paper: mirror]" in text, "bi epochs and warm-up under the paper preset"
     assert "--warmup {mirror,simcse,isbert,none}" in text and "--label-transform {raw,clip,minmax}" in text
     assert "(default: None)" not in text
-    assert "examples:" in text and "python -m flows.evaluate" in text
+    assert "examples:" in text and "trans-encoder evaluate" in text
 
 
 def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path: Path) -> None:
