@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from artifacts.atomic import write_text_atomic
 from artifacts.manifest import read_manifest
 from flows.server import scoped_api
-from models.data import DEV, TEST_SETS, LabelledPairs, benchmark_dir, load_benchmarks
+from models.data import DEV, TEST_SETS, DataError, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
 from models.encoders.loading import load_encoder
 from models.encoders.sources import model_kind, resolve_model_source
@@ -31,6 +31,7 @@ from models.reporting.report import table_records, text_table
 from models.reporting.score_rows import ExportKey
 from models.runtime import Runtime
 from pipeline.cli import evaluate_parser
+from pipeline.preflight import check_model_reachable, input_errors
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
@@ -46,7 +47,7 @@ def expand_models(models: Sequence[str], kind: str) -> list[tuple[str, str, str]
             found = [(f"{run.name} {key}", path, ExportKey.parse(key).kind) for key, path in exports.items()
                      if Path(path).is_dir() and kind in ("auto", ExportKey.parse(key).kind)]
             if not found:
-                raise ValueError(f"run folder {run} has no exported {' or '.join(EXPORTS.values())} yet; "
+                raise DataError(f"run folder {run} has no exported {' or '.join(EXPORTS.values())} yet; "
                                  "it finishes writing them at the end of the run")
             expanded += found
             continue
@@ -127,6 +128,13 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> dict[str
     args = evaluate_parser(prog).parse_args(argv)
     if args.skip_sts and not args.pairs:
         evaluate_parser(prog).error("--skip-sts leaves nothing to score; give --pairs FILE")
+    with input_errors():  # every model named and the pair file, checked before the flow starts
+        for model in args.models:
+            if not (Path(model) / "manifest.json").is_file():
+                check_model_reachable(model)
+        expand_models(args.models, args.kind)
+        if args.pairs:
+            load_labelled_pairs(Path(args.pairs), args.text_a, args.text_b, args.label_column, args.encoding)
     with scoped_api():
         return evaluate_models(**vars(args))
 

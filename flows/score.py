@@ -9,7 +9,6 @@ the file appears under its name only when complete. No Prefect: this runs on any
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -21,13 +20,13 @@ from artifacts.manifest import read_manifest
 from models.data import DEV, OWN_DEV, DataError
 from models.data.pools import check_pair_file, read_pair_table, select_text
 from models.encoders.bi_encoder import BiEncoder
-from models.encoders.installed import NotInstalledError
 from models.encoders.loading import load_encoder
-from models.encoders.sources import ModelSourceError, model_kind, resolve_model_source
+from models.encoders.sources import model_kind, resolve_model_source
 from models.progress import track
 from models.runtime import Runtime
 from pipeline.cli import score_parser
 from pipeline.plan import recommended
+from pipeline.preflight import check_model_reachable, input_errors
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
 
@@ -64,18 +63,16 @@ def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     args = score_parser(prog).parse_args(argv)
-    try:
+    with input_errors():
         check_pair_file(args.pairs, "pair file")
         if (Path(args.model) / "manifest.json").is_file():
             source, kind = recommended_export(Path(args.model), args.kind)
         else:
+            check_model_reachable(args.model)
             source = resolve_model_source(args.model)
             kind = model_kind(source) if args.kind == "auto" else args.kind
         count = score_file(source, kind, args.pairs, args.out, args.text_a, args.text_b, args.batch_size, args.chunk,
                            args.max_length, args.device, args.encoding)
-    except (DataError, ModelSourceError, NotInstalledError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     print(f"scored {count} pairs with the {kind}-encoder {source} -> {args.out}")
 
 

@@ -52,7 +52,7 @@ class PipelineConfig:
     # what chooses the best cycle and what is reported
     eval: str | None = field(default=None, metadata={"help": "sts: the 7 STS test sets + STS-B dev (from --data-dir, or the hub when asked for); dev: only --dev-pairs; none: no scoring, the last cycle is exported (default: sts when the STS data is found locally, else dev with --dev-pairs, else none)"})
     dev_pairs: str | None = field(default=None, metadata={"help": "your small labelled pair file (graded scores or 0/1; same columns as the pool, --text-a/--text-b): chooses the best cycle (Spearman or ROC-AUC)"})
-    dev_label: str = field(default="label", metadata={"help": "the label column of --dev-pairs"})
+    label_column: str = field(default="label", metadata={"help": "the label column of --dev-pairs"})
 
     # warm-up (contrastive, label-free)
     warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror (Mirror-BERT), simcse (SimCSE), isbert (IS-BERT: an n-gram CNN and mean pooling join the model) or none"})

@@ -154,7 +154,7 @@ def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
                         help="bi or cross; auto reads the model's config (sequence classifier = cross)")
     parser.add_argument("--data-dir", help="STS benchmark folder (default: $STS_DATA_DIR, else the hub)")
-    parser.add_argument("--tasks", nargs="+", metavar="TASK",
+    parser.add_argument("--tasks", nargs="+", metavar="TASK", choices=[*TEST_SETS, DEV],
                         help=f"score only these of: {', '.join([*TEST_SETS, DEV])}")
     parser.add_argument("--pairs", help="your labelled pairs (.csv, .tsv, .parquet, .jsonl): Spearman for graded "
                                         "labels, ROC-AUC for 0/1 labels")

@@ -12,25 +12,36 @@ import socket
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Iterator
 
 from huggingface_hub import try_to_load_from_cache
 
 from artifacts.store import StoreUnreachable
 from models.config import PipelineConfig
-from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool
-from models.encoders.installed import SHORT_NAMES
+from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool, tidy_note
+from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
-from models.encoders.sources import resolve_model_source
+from models.encoders.sources import ModelSourceError, resolve_model_source
 from models.training.trainer import TrainingDiverged
 from pipeline.plan import member_names
 
 
-def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
-    """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts:
-    a bad file ends the command with one line naming it and exit code 2, not a traceback after minutes
-    (`debug`: the traceback as well)."""
+@contextlib.contextmanager
+def input_errors(debug: bool = False) -> Iterator[None]:
+    """Bad input (a file, a column, a model name) ends any command with one line naming it and exit code 2, not a
+    traceback (`debug`: the traceback as well)."""
     try:
+        yield
+    except (DataError, ModelSourceError, NotInstalledError) as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
+    """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts."""
+    with input_errors(debug):
         check_out(out)
         check_hub_models(config)
         for note in input_notes(config):
@@ -40,23 +51,22 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
                             "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
                             "or --eval none")
         evaluation_sets(config)
-    except DataError as error:
-        if debug:
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def check_hub_models(config: PipelineConfig) -> None:
-    """A model that is neither a folder nor installed comes from the hub: offline, it must already be cached."""
     for model in (*config.members, *config.frozen_labellers):
-        source = resolve_model_source(model)
-        if Path(source).is_dir() or isinstance(try_to_load_from_cache(source, "config.json"), str):
-            continue
-        if os.environ.get("HF_HUB_OFFLINE") or not hub_reachable():
-            raise DataError(f"model {model!r} is not a local folder or an installed name ({', '.join(SHORT_NAMES)}), "
-                            "and the Hugging Face hub cannot be reached to fetch it; pass a model folder or an "
-                            "installed name")
+        check_model_reachable(model)
+
+
+def check_model_reachable(model: str) -> None:
+    """A model that is neither a folder nor installed comes from the hub: offline, it must already be cached."""
+    source = resolve_model_source(model)
+    if Path(source).is_dir() or isinstance(try_to_load_from_cache(source, "config.json"), str):
+        return
+    if os.environ.get("HF_HUB_OFFLINE") or not hub_reachable():
+        raise DataError(f"model {model!r} is not a local folder or an installed name ({', '.join(SHORT_NAMES)}), "
+                        "and the Hugging Face hub cannot be reached to fetch it; pass a model folder or an "
+                        "installed name")
 
 
 def check_out(out: Path) -> None:
@@ -115,19 +125,6 @@ def input_notes(config: PipelineConfig) -> tuple[str, ...]:
         if cut:
             notes.append(f"{name}: " + "; ".join(cut))
     return tuple(notes)
-
-
-def tidy_note(tidy: Mapping[str, Any]) -> str:
-    """What was dropped from a custom pool, in words ('' when nothing was)."""
-    parts = []
-    if tidy.get("dropped_empty"):
-        rows = ", ".join(map(str, tidy["first_dropped_rows"]))
-        parts.append(f"dropped {tidy['dropped_empty']} row(s) with an empty or non-text sentence (data rows {rows}"
-                     f"{', ...' if tidy['dropped_empty'] > len(tidy['first_dropped_rows']) else ''}; --strict makes "
-                     "that an error)")
-    if tidy.get("duplicates"):
-        parts.append(f"removed {tidy['duplicates']} repeated pair(s) (exact or a-b / b-a)")
-    return "; ".join(parts)
 
 
 @functools.cache

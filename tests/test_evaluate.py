@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.evaluate import main
-from models.data import DataError, load_stsb_dev
+from models.data import load_stsb_dev
 from models.encoders.cross_encoder import CrossEncoder
 from models.metrics import roc_auc100
 
@@ -69,16 +70,22 @@ def test_own_pairs_graded_and_binary_for_bi_and_cross(sts_dir: Path, tiny_model_
     assert report["results"][0]["pairs"]["value"] > 80
 
 
-def test_bad_label_names_file_and_row(sts_dir: Path, prefect_server: str, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_naming_file_row_or_model(sts_dir: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
     graded, _ = _dev_pairs(sts_dir, tmp_path, rows=20)
     table = pd.read_csv(graded).astype({"score": object})
     table.loc[6, "score"] = "n/a"
     table.to_csv(graded, index=False)
-    with pytest.raises(DataError, match=r"graded\.csv, data row 7: label column 'score' holds 'n/a'"):
-        main(["minilm-l6", "--pairs", str(graded), "--skip-sts", "--text-a", "q1", "--text-b", "q2",
-              "--label-column", "score"])
-    with pytest.raises(DataError, match="no label column 'label'"):
-        main(["minilm-l6", "--pairs", str(graded), "--skip-sts", "--text-a", "q1", "--text-b", "q2"])
+    common = ["--pairs", str(graded), "--skip-sts", "--text-a", "q1", "--text-b", "q2"]
+    for argv, expected in ((["minilm-l6", *common, "--label-column", "score"],
+                            r"graded\.csv, data row 7: label column 'score' holds 'n/a'"),
+                           (["minilm-l6", *common], "no label column 'label'.*pass --label-column NAME"),
+                           ([str(tmp_path), *common], "has no \\*\\.safetensors weights")):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        error = capsys.readouterr().err.strip()
+        assert done.value.code == 2 and "\n" not in error and "Traceback" not in error
+        assert re.search(f"^error: .*{expected}", error), error
 
 
 def test_roc_auc_counts_ordered_pairs() -> None:

@@ -200,7 +200,7 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path / "runs"),
                            "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
                            str(pool), "--text-a", "question", "--text-b", "answer", "--dev-pairs", str(dev),
-                           "--dev-label", "score", "--max-steps", "2", "--bi-batch-size", "16",
+                           "--label-column", "score", "--max-steps", "2", "--bi-batch-size", "16",
                            "--bi-max-length", "32", "--cross-max-length", "48"],  # the pool's longest exceed them
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -141,7 +141,7 @@ def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cyc
     monkeypatch.delenv("STS_DATA_DIR", raising=False)
     pool, dev = own_pairs(tmp_path, sts_dir, 48, False), own_pairs(tmp_path, sts_dir, 60, True)
     own = dict(QUICK, pool="custom", pool_path=str(pool), text_a="question", text_b="answer")
-    config = PipelineConfig(model=str(tiny_model_dir), cycles=2, dev_pairs=str(dev), dev_label="score", **own)
+    config = PipelineConfig(model=str(tiny_model_dir), cycles=2, dev_pairs=str(dev), label_column="score", **own)
     outcome = run_plain("paper", config, tmp_path / "runs")
     assert set(outcome["scores"]["cycle 1 bi"]) == {"own dev"}, "no STS set is read, none is fetched"
     best = {c: outcome["scores"][f"cycle {c} cross"]["own dev"] for c in (1, 2)}

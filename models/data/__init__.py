@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -20,6 +21,7 @@ __all__ = [
     "OWN_DEV",
     "evaluation_sets",
     "with_evaluation",
+    "tidy_note",
     "DataError",
     "benchmark_dir",
     "LabelledPairs",
@@ -61,8 +63,10 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
         pool = pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
     minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))
     if len(pool) < minimum:
-        raise DataError(f"the pool has {len(pool)} usable pairs, fewer than one training batch; give at least "
-                        f"{minimum} pairs (or lower --bi-batch-size / --cross-batch-size)")
+        tidied = tidy_note(tidy)
+        raise DataError(f"{config.pool_path or config.pool}: the pool has {len(pool)} usable pairs"
+                        f"{f' (after the tidying: {tidied})' if tidied else ''}, fewer than one training batch; give "
+                        f"at least {minimum} pairs (or lower --bi-batch-size / --cross-batch-size)")
     pool.attrs["tidy"] = tidy
     return pool
 
@@ -83,6 +87,19 @@ def evaluation_sets(config: PipelineConfig) -> dict[str, LabelledPairs]:
         test_sets, dev = load_benchmarks(benchmark_dir(config.data_dir))
         sets = {**test_sets, DEV: dev}
     if config.dev_pairs and config.eval in ("sts", "dev"):
-        sets[OWN_DEV] = load_labelled_pairs(Path(config.dev_pairs), config.text_a, config.text_b, config.dev_label,
+        sets[OWN_DEV] = load_labelled_pairs(Path(config.dev_pairs), config.text_a, config.text_b, config.label_column,
                                             config.encoding)
     return sets
+
+
+def tidy_note(tidy: Mapping[str, Any]) -> str:
+    """What was dropped from a custom pool, in words ('' when nothing was)."""
+    parts = []
+    if tidy.get("dropped_empty"):
+        rows = ", ".join(map(str, tidy["first_dropped_rows"]))
+        parts.append(f"dropped {tidy['dropped_empty']} row(s) with an empty or non-text sentence (data rows {rows}"
+                     f"{', ...' if tidy['dropped_empty'] > len(tidy['first_dropped_rows']) else ''}; --strict makes "
+                     "that an error)")
+    if tidy.get("duplicates"):
+        parts.append(f"removed {tidy['duplicates']} repeated pair(s) (exact or a-b / b-a)")
+    return "; ".join(parts)

@@ -27,6 +27,6 @@ def run(context: StageContext) -> Metrics:
 
 
 STAGE = Stage("scores", run, Kind.SCORING, Writes.PARQUET, inputs=("model",),
-              settings=("pooling", "eval_max_length", "eval", "dev_label", "text_a", "text_b", "encoding",
+              settings=("pooling", "eval_max_length", "eval", "label_column", "text_a", "text_b", "encoding",
                         "precision", "device"),
               stored_metrics=stored_scores)
