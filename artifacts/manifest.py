@@ -42,6 +42,7 @@ class RunManifest:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     best_cycle: dict[str, int] = field(default_factory=dict)
     exports: dict[str, str] = field(default_factory=dict)
+    recommended: str | None = None  # the export key to use: the best on the selection set, bi or cross
     wall_seconds: float | None = None
 
     def add(self, entry: ManifestEntry) -> None:

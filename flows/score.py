@@ -23,24 +23,29 @@ from models.encoders.bi_encoder import BiEncoder
 from models.encoders.loading import load_encoder
 from models.encoders.sources import model_kind, resolve_model_source
 from models.progress import track
+from models.reporting.score_rows import ExportKey
 from models.runtime import Runtime
 from pipeline.cli import score_parser
-from pipeline.plan import recommended
+from pipeline.plan import best_export, recommended
 from pipeline.preflight import check_model_reachable, input_errors
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
 
 
 def recommended_export(run: Path, kind: str) -> tuple[str, str]:
-    """(folder, kind) of a run's export: of its members, the one best on the run's selection set."""
+    """(folder, kind) of a run's export: with `auto`, the one the run recommends (the best on its selection set,
+    bi or cross); else, of that kind, the member best on it."""
     manifest = read_manifest(run / "manifest.json")
-    wanted = "cross" if kind == "auto" else kind
-    scores = manifest.get("scores", {})
+    scores, best_cycle = manifest.get("scores", {}), manifest.get("best_cycle", {})
     metric = next((m for m in (OWN_DEV, DEV) if any(m in row for row in scores.values())), None)
-    chosen = recommended(manifest.get("best_cycle", {}), scores, metric).get(wanted)
-    if chosen is None or chosen[0] not in manifest.get("exports", {}):
-        raise DataError(f"run folder {run} has no exported {wanted}-encoder yet; it writes them when it finishes")
-    return manifest["exports"][chosen[0]], wanted
+    if kind == "auto":
+        key = manifest.get("recommended") or (best_export(best_cycle, scores, metric) if best_cycle else None)
+    else:
+        key = recommended(best_cycle, scores, metric).get(kind, (None, None))[0]
+    if key is None or key not in manifest.get("exports", {}):
+        raise DataError(f"run folder {run} has no exported {'model' if kind == 'auto' else kind + '-encoder'} yet; "
+                        "it writes them when it finishes")
+    return manifest["exports"][key], ExportKey.parse(key).kind
 
 
 def score_file(source: str, kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,

@@ -130,8 +130,8 @@ def score_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("scored.parquet"),
                         help="output Parquet (default: scored.parquet)")
     parser.add_argument("--kind", choices=("auto", "bi", "cross"), default="auto",
-                        help="which model of a run, or how to read a model (default: a run's cross-encoder, a "
-                             "model's own kind)")
+                        help="which model of a run, or how to read a model (default: the export the run recommends, "
+                             "a model's own kind)")
     parser.add_argument("--text-a", default="sentence1", help="first text column (default: sentence1)")
     parser.add_argument("--text-b", default="sentence2", help="second text column (default: sentence2)")
     parser.add_argument("--encoding", default="utf-8",

@@ -95,6 +95,15 @@ def recommended(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str,
     return chosen
 
 
+def best_export(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str, float]], metric: str | None) -> str:
+    """The one export to use: the best on `metric` of every member's bi- and cross-encoder; with nothing scored,
+    the bi-encoder (it embeds each text once, and it scored above the cross-encoder in every measured run)."""
+    chosen = recommended(best_cycle, scores, metric)
+    if metric is None:
+        return chosen["bi"][0]
+    return max(chosen.values(), key=lambda pick: pick[1] if pick[1] is not None else float("-inf"))[0]
+
+
 def cross_start(config: PipelineConfig, start: H, latest_bi: H) -> H:
     """Where a cycle's cross-encoder starts: the latest bi-encoder (reference), or the start model with `reinit`."""
     return start if config.reinit else latest_bi

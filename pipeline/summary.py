@@ -17,7 +17,7 @@ from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
 from models.reporting.score_rows import KINDS, ExportKey, ScoreRow
-from pipeline.plan import CycleResult, recommended
+from pipeline.plan import CycleResult, best_export, recommended
 
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
 
@@ -37,6 +37,7 @@ def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: 
             _export(folder, kind, result.models[ScoreRow(export, cycle).label], member, cycle, rows,
                     manifest.run_name)
             manifest.exports[export.label] = str(folder)
+    manifest.recommended = best_export(result.best_cycle, result.scores, selection_metric(config))
     manifest.wall_seconds = round(time.perf_counter() - started, 1)
     manifest.write(run_dir / "manifest.json")
     plot = plot_cycles(manifest.scores, config.cycles, run_dir / "scores.png", manifest.run_name) \
@@ -67,6 +68,7 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
                                                           if metric and value is not None else "")
                     for kind, (path, value) in recommended_exports(manifest, metric).items())
+    picked = f", the best on {METRIC_NAMES[metric]}" if metric else ", nothing scored: the bi-encoder"
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} | "
                        f"{e.peak_rss_mb if e.peak_rss_mb is not None else '-'} |" for e in manifest.entries)
@@ -76,7 +78,8 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
 
 Pool: {pool.get("pairs", "-")} pairs.{notes}
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
-Use these exports:
+**Use `{manifest.exports[manifest.recommended]}`** ({manifest.recommended}-encoder{picked}); `trans-encoder score`
+takes it by default. Each kind's best:
 {use}
 {versus_start(manifest, metric)}
 

@@ -153,7 +153,7 @@ def test_own_pairs_with_no_sts_folder_choose_on_dev_pairs_or_export_the_last_cyc
     assert "the last cycle is exported" in (Path(blind["run_dir"]) / "summary.md").read_text()
     scored = tmp_path / "scored.parquet"
     score_main([blind["run_dir"], str(pool), "--text-a", "question", "--text-b", "answer", "--out", str(scored),
-                "--chunk", "20", "--device", "cpu"])
+                "--chunk", "20", "--device", "cpu", "--kind", "cross"])
     frame = pd.read_parquet(scored)
     reference = sentence_transformers.CrossEncoder(blind["exports"]["cross"], device="cpu")
     expected = reference.predict(list(zip(frame["text_a"], frame["text_b"])))
