@@ -33,6 +33,7 @@ class RunManifest:
     run_name: str
     config: dict[str, Any]
     command: str
+    settings_digest: str = ""  # what the default run folder name ends with, kept when --run-name names it
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     machine: str = field(
         default_factory=lambda: f"{platform.node()} {platform.machine()} {platform.processor()}".strip())

@@ -21,7 +21,7 @@ from flows.server import scoped_api
 from models.config import PipelineConfig
 from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
-from pipeline.cli import overrides_from_args, parse_config
+from pipeline.cli import parse_config
 from pipeline.executor import PlannedStage, StoreExecutor
 from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
         raise SystemExit(2) from None
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
     with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
-        full_cycle.with_options(task_runner=runner)(preset=args.preset, settings=overrides_from_args(args),
+        full_cycle.with_options(task_runner=runner)(preset=args.preset, settings=args.settings,
                                                     out=args.out, command=command, engine=args.engine)
 
 

@@ -97,6 +97,7 @@ class PipelineConfig:
     eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
     seed: int = 42
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
+    run_name: str | None = field(default=None, metadata={"help": "the run folder's name under --out (default: the preset and a digest of the settings; the digest is in the manifest either way)"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16"})
 
     def __post_init__(self) -> None:

@@ -30,7 +30,8 @@ EXAMPLES = """examples:
 def add_config_options(parser: argparse.ArgumentParser, shown: PipelineConfig, preset_name: str) -> None:
     """One `--flag` per PipelineConfig field, its help showing the value under the chosen preset; unset flags
     keep the preset's value."""
-    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help=PRESET_HELP + " (default: cpu)")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help=PRESET_HELP + " (default: the --config file's preset, else cpu)")
     hints = typing.get_type_hints(PipelineConfig)
     for field in dataclasses.fields(PipelineConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -59,12 +60,18 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def settings_parser(description: str, engine: bool = False, prog: str | None = None,
                     argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The options of a run command (every setting, --out, --plan, --debug; with `engine`: --engine and
-    --ray-address); `argv` names the preset whose values --help shows."""
+    """The options of a run command (every setting, --config, --print-config, --out, --run-name, --plan, --debug;
+    with `engine`: --engine and --ray-address); `argv` names the preset whose values --help shows."""
     chosen = _preset_named(argv)
     parser = argparse.ArgumentParser(prog=prog, description=description, epilog=EXAMPLES,
-                                     usage="%(prog)s [--preset NAME] [--OPTION VALUE ...]  (--help: every option)",
+                                     usage="%(prog)s [--preset NAME] [--config FILE] [--OPTION VALUE ...]  "
+                                           "(--help: every option)",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="a YAML file of settings (`preset:` and any option below, named as here with dashes or "
+                             "underscores); flags given as well override it")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved settings as YAML that --config reads back to the same run, and stop")
     add_config_options(parser, PRESETS[chosen], chosen)
     parser.add_argument("--out", default="runs", help="output root; each run gets a folder named by its settings "
                                                       "(default: runs)")
@@ -84,13 +91,25 @@ def settings_parser(description: str, engine: bool = False, prog: str | None = N
 
 def parse_config(argv: Sequence[str] | None, description: str, engine: bool = False,
                  prog: str | None = None) -> tuple[PipelineConfig, argparse.Namespace]:
-    """The settings (a preset and the flags given) and the parsed arguments."""
+    """The settings (a preset, then the --config file, then the flags given) and the parsed arguments, with the
+    preset resolved in `args.preset` and every setting that differs from it in `args.settings`."""
     parser = settings_parser(description, engine, prog, argv)
     args = parser.parse_args(argv)
+    try:
+        from_file = read_config_file(args.config) if args.config else {}
+        file_preset = from_file.pop("preset", None)
+        args.preset = args.preset or file_preset or "cpu"
+        args.settings = from_file | overrides_from_args(args)
+        config = preset(args.preset, **args.settings)
+    except ValueError as error:
+        parser.error(str(error))
+        raise
+    if args.print_config:
+        print(config_yaml(args.preset, config), end="")
+        raise SystemExit(0)
     from models.encoders.sources import resolve_model_source  # loads torch: only once work starts
 
     try:
-        config = preset(args.preset, **overrides_from_args(args))
         for model in (*config.members, *config.frozen_labellers):
             resolve_model_source(model)  # a missing folder or model not installed: one line, before any work
         return config, args
@@ -99,11 +118,65 @@ def parse_config(argv: Sequence[str] | None, description: str, engine: bool = Fa
         raise
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a YAML file, typed as the flags would type them; any mistake is one line naming the file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ValueError(f"--config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"--config {path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {path}: expected a mapping of settings (name: value), got {type(data).__name__}")
+    hints = typing.get_type_hints(PipelineConfig)
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name == "preset":
+            settings[name] = value
+        elif name not in hints:
+            raise ValueError(f"--config {path}: unknown setting {key!r}; `trans-encoder train --help` lists them")
+        else:
+            settings[name] = _typed(value, _base_type(hints[name]), f"--config {path}: {key}")
+    return settings
+
+
+def config_yaml(preset_name: str, config: PipelineConfig) -> str:
+    """Every setting of a run as YAML: `--config` reads it back to the same settings, so to the same stage keys."""
+    import yaml
+
+    header = "# trans-encoder settings: `trans-encoder train --config FILE` runs them (flags given as well win)\n"
+    return header + yaml.safe_dump({"preset": preset_name, **config.to_dict()}, sort_keys=False)
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    """A YAML value as the setting's type (YAML reads 1e-4 as text); None stays unset."""
+    if value is None or isinstance(value, kind):
+        return value
+    if kind is bool or isinstance(value, (bool, list, dict)):
+        raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+
+
 def _preset_named(argv: Sequence[str] | None) -> str:
-    """The --preset on the command line (so --help can show its values), else the default."""
+    """The --preset on the command line, else the --config file's (so --help shows its values), else cpu."""
     early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--preset", default="cpu")
-    named = early.parse_known_args(argv)[0].preset
+    early.add_argument("--preset")
+    early.add_argument("--config", type=Path)
+    known = early.parse_known_args(argv)[0]
+    named = known.preset
+    if named is None and known.config is not None:
+        try:
+            named = read_config_file(known.config).get("preset")
+        except ValueError:
+            named = None  # the full parse reports it
     return named if named in PRESETS else "cpu"
 
 

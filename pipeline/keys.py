@@ -27,6 +27,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "shard_pairs": "a sharded labelling is merged into the same labels as the unsharded one",
     "embedding_cache": "cached embeddings are the ones the model computes",
     "eval_batch_size": "inference batches are padded per batch and masked: the same scores",
+    "run_name": "names the run folder, not what a stage computes",
 }
 
 

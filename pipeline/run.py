@@ -20,16 +20,23 @@ from pipeline.summary import finish_run
 MakeExecutor = Callable[[PipelineConfig, Store, RunManifest, Path], StoreExecutor]
 
 
+def settings_digest(config: PipelineConfig) -> str:
+    """The run's settings, its folder's name aside."""
+    return value_digest(config.replace(run_name=None).to_dict())[:10]
+
+
 def run_name_of(preset: str, config: PipelineConfig) -> str:
-    """Deterministic: the same command resumes the same run folder."""
-    return f"{preset}-{value_digest(config.to_dict())[:10]}"
+    """`--run-name`, else the preset and the settings' digest: deterministic, so the same command resumes the same
+    run folder."""
+    return config.run_name or f"{preset}-{settings_digest(config)}"
 
 
 def open_run(preset: str, config: PipelineConfig, out: Path, command: str) -> tuple[Store, Path, RunManifest]:
     """The store under `out`, this run's folder (named by its settings) and its new manifest."""
     store = Store(out)
     run_dir = store.root / run_name_of(preset, config)
-    return store, run_dir, RunManifest(run_dir.name, config.to_dict(), command, notes=list(input_notes(config)))
+    return store, run_dir, RunManifest(run_dir.name, config.to_dict(), command, notes=list(input_notes(config)),
+                                       settings_digest=settings_digest(config))
 
 
 def plan_run(preset: str, config: PipelineConfig, out: Path) -> list[PlannedStage]:

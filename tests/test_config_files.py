@@ -1,0 +1,62 @@
+"""Settings from a YAML file: --print-config writes what --config reads back to the same run; flags win; a bad
+file is one line naming it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import parse_config
+from pipeline.run import open_run, run_name_of, settings_digest
+
+
+def printed_config(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as done:
+        parse_config([*argv, "--print-config"], "test")
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], ["--preset", "paper", "--cross-lr", "3e-5", "--no-reinit"]])
+def test_printed_settings_read_back_to_the_same_run(argv: list[str], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    original, original_args = parse_config(argv, "test")
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(printed_config(argv, capsys))
+    again, again_args = parse_config(["--config", str(run_file)], "test")
+    assert again == original and again_args.preset == original_args.preset
+    assert run_name_of(again_args.preset, again) == run_name_of(original_args.preset, original)
+
+
+def test_flags_override_the_file_and_yaml_numbers_are_typed(tmp_path: Path) -> None:
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text("preset: paper\ncross-lr: 1e-4\ncycles: 2\nsymmetric: true\n")
+    config, args = parse_config(["--config", str(run_file), "--cycles", "4"], "test")
+    assert args.preset == "paper" and config.cross_lr == pytest.approx(1e-4) and isinstance(config.cross_lr, float)
+    assert (config.cycles, config.symmetric, config.bi_epochs) == (4, True, 10)
+    assert args.settings == {"cross_lr": 1e-4, "cycles": 4, "symmetric": True}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("cross_lrr: 1e-4\n", "unknown setting 'cross_lrr'"),
+    ("cycles: two\n", "cycles: expected int, got 'two'"),
+    ("symmetric: 1\n", "symmetric: expected bool, got 1"),
+    ("- cycles\n", "expected a mapping of settings"),
+    ("cycles: [1\n", "not valid YAML"),
+])
+def test_a_bad_file_is_one_usage_line_naming_it(text: str, expected: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(text)
+    with pytest.raises(SystemExit) as done:
+        parse_config(["--config", str(run_file)], "test")
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert done.value.code == 2 and f"--config {run_file}" in error and expected in error, error
+
+
+def test_run_name_names_the_folder_and_the_manifest_keeps_the_digest(tmp_path: Path) -> None:
+    config, args = parse_config(["--preset", "paper", "--run-name", "tickets-v1", "--eval", "none"], "test")
+    store, run_dir, manifest = open_run(args.preset, config, tmp_path, "test")
+    assert run_dir == tmp_path / "tickets-v1"
+    assert manifest.settings_digest == settings_digest(config.replace(run_name=None)) != ""
+    assert run_name_of("paper", config.replace(run_name=None)) == f"paper-{manifest.settings_digest}"
