@@ -23,6 +23,7 @@ from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
 from pipeline.cli import parse_config
 from pipeline.executor import PlannedStage, StoreExecutor
+from pipeline.parameters import EngineName, PresetName, RunSettings, overrides
 from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
 from pipeline.presets import preset as make_preset
@@ -63,18 +64,20 @@ class PrefectExecutor(StoreExecutor):
 # One branch at a time by default: two trainings on the same cores gain nothing, and torch's global RNG
 # is shared by threads. On Ray (`--engine ray`) the branches of a mutual run run at once.
 @flow(name="full-cycle", log_prints=True, task_runner=task_runner("local"))
-def full_cycle(preset: str = "cpu", settings: dict[str, Any] | None = None, out: str = "runs",
-               command: str = "", engine: str = "local") -> dict[str, Any]:
-    """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts."""
-    config = make_preset(preset, **(settings or {}))
+def full_cycle(preset: PresetName = "cpu", settings: RunSettings | None = None, out: str = "runs",  # type: ignore[valid-type]
+               command: str = "", engine: EngineName = "local") -> dict[str, Any]:  # type: ignore[valid-type]
+    """Warm-up, K Trans-Encoder cycles over every member, evaluation, best-cycle exports, summary artifacts.
+
+    `settings` changes the preset's: each field left out keeps the preset's value."""
+    config = make_preset(preset, **overrides(settings))
     if engine == "ray":
         check_shared_store(Path(out))
 
     def executor(config: PipelineConfig, store: Store, manifest: RunManifest, path: Path) -> StoreExecutor:
         return PrefectExecutor(config, store, manifest, path, engine=engine)
 
-    outcome = run_pipeline(preset, config, Path(out), command or f"flow full-cycle preset={preset} settings={settings}",
-                           executor, _publish_plan)
+    command = command or f"flow full-cycle preset={preset} settings={overrides(settings)}"
+    outcome = run_pipeline(preset, config, Path(out), command, executor, _publish_plan)
     _publish(outcome.manifest, outcome.summary)
     return {"run_dir": str(outcome.run_dir), "scores": outcome.result.scores,
             "best_cycle": outcome.result.best_cycle, "exports": outcome.manifest.exports,
