@@ -78,7 +78,7 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", str(tiny_model_dir), "--labellers", "", "--pool", "stsb", "--data-dir", str(sts_dir),
               "--max-pairs", "48", "--bi-batch-size", "16", "--warmup", "mirror", "--warmup-lr", "nan",
-              "--eval", "none", "--out", str(tmp_path)])
+              "--eval", "none", "--device", "cpu", "--out", str(tmp_path)])
     assert exit_info.value.code == 1
     error = capsys.readouterr().err
     assert "Traceback" in error and "Invalid learning rate" in error

@@ -163,7 +163,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
         "PYTHONUNBUFFERED": "1", "PREFECT_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path), "--model", str(tiny_model_dir),
                "--labellers", "", "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
-               "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16"]
+               "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16", "--device", "cpu"]
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
     for line in run.stdout:
@@ -201,7 +201,8 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
                            "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
                            str(pool), "--text-a", "question", "--text-b", "answer", "--dev-pairs", str(dev),
                            "--dev-label", "score", "--max-steps", "2", "--bi-batch-size", "16",
-                           "--bi-max-length", "32", "--cross-max-length", "48"],  # the pool's longest exceed them
+                           "--bi-max-length", "32", "--cross-max-length", "48",  # the pool's longest exceed them
+                           "--device", "cpu"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     told = [line for line in done.stderr.splitlines() if line.startswith("note: ")]

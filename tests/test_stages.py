@@ -32,7 +32,7 @@ PAIRS_A, PAIRS_B = SENTENCES[:6], SENTENCES[6:]
 
 def quick(**changes: object) -> PipelineConfig:
     settings: dict[str, object] = dict(warmup_batch_size=4, cross_batch_size=4, bi_batch_size=4, cross_lr=1e-3,
-                                       bi_lr=1e-3, warmup_lr=1e-3, bi_epochs=3)
+                                       bi_lr=1e-3, warmup_lr=1e-3, bi_epochs=3, device="cpu")
     return PipelineConfig(**{**settings, **changes})  # type: ignore[arg-type]
 
 
@@ -189,7 +189,7 @@ def test_merged_bi_label_shards_take_the_pool_wide_transform(tmp_path: Path) -> 
         path = write_labelled(tmp_path / f"{start}.parquet", pool.iloc[start:stop], cosines[start:stop], "bi-encoder",
                               1, "raw")
         shards[f"rows {start}-{stop}"] = Store.seal(path)
-    context = StageContext(PipelineConfig(label_transform="minmax"), shards, tmp_path / "merged.parquet",
+    context = StageContext(PipelineConfig(label_transform="minmax", device="cpu"), shards, tmp_path / "merged.parquet",
                            StageParams(labelling="bi-labels"), cycle=1)
     merged = STAGES["merge-labels"].execute(context)
     frame = read_labelled(Path(merged.artifact.path))
