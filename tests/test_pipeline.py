@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import sentence_transformers
 
 from artifacts.hashing import folder_digest
@@ -32,18 +33,19 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     assert set(scores) == {"start bi", "warm-up bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
     for row in scores.values():
         assert set(row) == {*TEST_SETS, "avg", "dev"}
-        assert all(-100 <= value <= 100 for value in row.values())
+        assert row["avg"] == pytest.approx(np.mean([row[name] for name in TEST_SETS])), "avg: the test sets' mean"
     assert scores["cycle 1 bi"] != scores["start bi"], "training changed the bi-encoder"
     dev = {c: scores[f"cycle {c} cross"]["dev"] for c in (1, 2)}
     assert outcome["best_cycle"]["cross"] == max(dev, key=dev.get)
     run_dir = Path(outcome["run_dir"])
     sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
     assert {e["status"] for e in entries(run_dir)} == {"ran"}
-    assert all(e["peak_rss_mb"] > 100 for e in entries(run_dir)), "each stage reports its peak memory"
+    assert all(isinstance(e["peak_rss_mb"], (int, float)) for e in entries(run_dir)), "each stage that ran measured"
 
     again = run_plain("paper", config, tmp_path)
     assert again["scores"] == scores, "a rerun reads every score back from the store"
     assert {e["status"] for e in entries(run_dir)} == {"cached"}
+    assert {e["peak_rss_mb"] for e in entries(run_dir)} == {None}, "a cached stage ran nothing to measure"
 
     planned = plan_run("paper", config, tmp_path)
     assert [stage.title for stage in planned] == [e["title"] for e in entries(run_dir)]
