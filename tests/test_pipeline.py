@@ -86,6 +86,25 @@ def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, 
         [f"{SCORER_PREFIX}cross:{m}" for m in ("bert32", "bert48")], "a bi-encoder labeller joins the bi side only"
 
 
+@pytest.mark.parametrize("join", ["own", "both"])
+def test_a_frozen_labeller_joins_its_own_kinds_average_or_both(tiny_models: dict[str, Path], mini_sts_dir: Path,
+                                                               tmp_path: Path, join: str) -> None:
+    """--labellers-join both (the cpu preset's): the frozen bi-encoder's scores teach the bi-encoder too."""
+    config = PipelineConfig(model=str(tiny_models["bert32"]), labellers=str(tiny_models["bert40"]),
+                            labellers_join=join, data_dir=str(mini_sts_dir), cycles=1, eval="none", **QUICK)
+    outcome = run_plain("paper", config, tmp_path)
+    averaged: dict[str, list[str]] = {}
+    for entry in entries(Path(outcome["run_dir"])):
+        if entry["stage"] == "average-labels":
+            frame = read_labelled(Path(entry["path"]))
+            scorers = sorted(c for c in frame.columns if c.startswith(SCORER_PREFIX))
+            np.testing.assert_allclose(frame["label"], frame[scorers].mean(axis=1), rtol=1e-6, atol=1e-7)
+            averaged["bi" if f"{SCORER_PREFIX}bi:bert32" in scorers else "cross"] = scorers
+    labeller = f"{SCORER_PREFIX}bi:bert40"
+    assert averaged["bi"] == [f"{SCORER_PREFIX}bi:bert32", labeller], "the bi -> cross labels: its own kind"
+    assert averaged["cross"] == [*([labeller] if join == "both" else []), f"{SCORER_PREFIX}cross:bert32"]
+
+
 def test_distil_from_all_teaches_the_bi_encoder_with_every_scorer(tiny_model_dir: Path, mini_sts_dir: Path,
                                                                   tmp_path: Path) -> None:
     config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=1, distil_from="all",
