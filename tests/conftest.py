@@ -22,6 +22,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the Prefect server is a server test: derived here, so no such test escapes the mark."""
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The machine-level embedding cache in a session folder (child processes inherit it), never the home's."""

@@ -22,7 +22,7 @@ import pipeline.registry
 from flows.full_cycle import full_cycle
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
 def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:

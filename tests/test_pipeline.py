@@ -17,6 +17,8 @@ from pipeline.run import plan_run
 from models.config import PipelineConfig
 from models.data import TEST_SETS
 
+pytestmark = pytest.mark.slow  # each test runs the whole pipeline, some twice
+
 QUICK = dict(pool="stsb", max_pairs=48, warmup="mirror", max_steps=2, warmup_batch_size=16, bi_batch_size=16,
              cross_batch_size=16, eval_batch_size=256, device="cpu")
 
