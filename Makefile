@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 
-.PHONY: setup test lint models
+.PHONY: setup test test-fast lint models
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
@@ -15,9 +15,14 @@ setup:
 models:
 	$(BIN)/python -m models.encoders.installed mpnet-base
 
+TEST_ENV := STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
+
 test:
-	STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false \
-		$(BIN)/python -m pytest --durations=10
+	$(TEST_ENV) $(BIN)/python -m pytest --durations=10
+
+# everything that needs no Prefect server and no Ray cluster, and is not a slow model run: under 3 minutes on 2 cores
+test-fast:
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not server and not ray and not slow" --durations=10
 
 # lint and import order (pyproject.toml [tool.ruff]); CI runs it before the tests
 lint:

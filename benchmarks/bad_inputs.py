@@ -63,6 +63,8 @@ CASES: tuple[Case, ...] = (
     Case("every row has an empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [("a", "")] * 5))),
     Case("--strict and one empty sentence", lambda d: _pool(_csv(d, "pairs.csv", [*GOOD_ROWS, ("a", "")]), "--strict")),
     Case("too few pairs to train on", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS[:3]))),
+    Case("too few pairs once repeats are removed",
+         lambda d: _pool(_csv(d, "pairs.csv", [GOOD_ROWS[0]] * 196 + GOOD_ROWS[1:5]))),
     Case("JSON lines: a broken line",
          lambda d: _pool(_write(d, "pairs.jsonl", b'{"sentence1": "a", "sentence2": "b"}\n{"sentence1": "a",\n'))),
     Case("JSON lines: not an object", lambda d: _pool(_write(d, "pairs.jsonl", b'["a", "b"]\n'))),
@@ -119,6 +121,7 @@ def _call_main(argv: list[str]) -> tuple[int, str]:
 
     stderr = io.StringIO()
     saved = os.environ.pop("STS_DATA_DIR", None)
+    program, sys.argv[0] = sys.argv[0], str(REPO / "flows" / "full_cycle.py")  # argparse's prog, as `-m` sets it
     try:
         with contextlib.redirect_stderr(stderr):
             cli_main(argv)
@@ -126,8 +129,15 @@ def _call_main(argv: list[str]) -> tuple[int, str]:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1, stderr.getvalue()
     finally:
+        sys.argv[0] = program
         if saved is not None:
             os.environ["STS_DATA_DIR"] = saved
+
+
+def table_row(case: Case, flags: list[str], code: int, stderr: str) -> str:
+    """The case's row of docs/BAD_INPUTS.md (a test compares every row with what the case prints today)."""
+    cell = stderr.replace("|", "\\|").replace("\n", "<br>")
+    return f"| {case.name} | `{' '.join(flags)}` | {code} | {cell} |"
 
 
 def main() -> None:
@@ -142,8 +152,7 @@ def main() -> None:
     for case in CASES:
         flags, code, stderr = run_case(case)
         print(f"{case.name}: exit {code}\n  {stderr}", flush=True)
-        cell = stderr.replace("|", "\\|").replace("\n", "<br>")
-        lines.append(f"| {case.name} | `{' '.join(flags)}` | {code} | {cell} |")
+        lines.append(table_row(case, flags, code, stderr))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

@@ -43,8 +43,8 @@ def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], t
             "pairs": result.metrics.get("pairs")}
 
 
-def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str,
-            temp: Path) -> list[dict[str, Any]]:
+def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str, temp: Path,
+            device: str = "auto") -> list[dict[str, Any]]:
     """One row per (pool size, stage); a row's size is the pool as read (a smaller pool is used whole)."""
     import torch
 
@@ -57,7 +57,7 @@ def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_d
     rows: list[dict[str, Any]] = []
     for size in sizes:
         settings = {"model": model, "labellers": None, "data_dir": data_dir, "max_pairs": size,
-                    "embedding_cache": False}
+                    "embedding_cache": False, "device": device}
         folder = temp / str(size)
         pairs = size
 
@@ -139,11 +139,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="STS folder (default: $STS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SCALING.md")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (as the pipeline's --device)")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("the pool is drawn from the STS folder: pass --data-dir or set STS_DATA_DIR")
     with tempfile.TemporaryDirectory() as temp:
-        rows = measure(args.sizes, args.train_sizes, args.model, args.data_dir, Path(temp))
+        rows = measure(args.sizes, args.train_sizes, args.model, args.data_dir, Path(temp), args.device)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure = plot(rows, args.out.with_name("scaling.png"))
     args.out.write_text(report(rows, argv, figure))

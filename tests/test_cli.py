@@ -8,6 +8,7 @@ import pytest
 
 from models.config import PipelineConfig
 from pipeline.cli import parse_config
+from tests.conftest import REPO_ROOT
 
 
 def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,8 +60,6 @@ def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path
     import subprocess
     import sys
 
-    from tests.conftest import REPO_ROOT
-
     bad = tmp_path / "tickets.csv"
     bad.write_text("question,answer\nwhere is my order,\n")
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--pool", "custom", "--pool-path", str(bad),
@@ -79,21 +78,28 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", str(tiny_model_dir), "--labellers", "", "--pool", "stsb", "--data-dir", str(sts_dir),
               "--max-pairs", "48", "--bi-batch-size", "16", "--warmup", "mirror", "--warmup-lr", "nan",
-              "--eval", "none", "--out", str(tmp_path)])
+              "--eval", "none", "--device", "cpu", "--out", str(tmp_path)])
     assert exit_info.value.code == 1
     error = capsys.readouterr().err
     assert "Traceback" in error and "Invalid learning rate" in error
     assert f"Finished stages are kept under {tmp_path / 'store'}; rerun the command" in error
 
 
-def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_traceback() -> None:
-    """benchmarks/bad_inputs.py's cases (the ones docs/BAD_INPUTS.md shows) through the CLI's `main` offline; the
-    first also as a real process, so the in-process call is known to show what the user sees."""
-    from benchmarks.bad_inputs import CASES, run_case
+def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_traceback_as_the_doc_shows() -> None:
+    """benchmarks/bad_inputs.py's cases through the CLI's `main` offline, each printing today what its row of
+    docs/BAD_INPUTS.md says (so the doc cannot drift); the first and a usage error also as a real process, so the
+    in-process call is known to show what the user sees."""
+    from benchmarks.bad_inputs import CASES, run_case, table_row
 
-    assert run_case(CASES[0]) == run_case(CASES[0], in_process=True)
-    for case in CASES:
-        _flags, code, stderr = run_case(case, in_process=True)
+    usage_error = next(case for case in CASES if case.name == "unknown choice")
+    for case in (CASES[0], usage_error):
+        assert run_case(case) == run_case(case, in_process=True), case.name
+    documented = [line for line in (REPO_ROOT / "docs" / "BAD_INPUTS.md").read_text().splitlines()
+                  if line.startswith("| ") and not line.startswith("| case |")]
+    assert len(documented) == len(CASES), "docs/BAD_INPUTS.md has one row per case: `python -m benchmarks.bad_inputs`"
+    for case, row in zip(CASES, documented):
+        flags, code, stderr = run_case(case, in_process=True)
         assert code == 2, f"{case.name}: exit {code}\n{stderr}"
         assert "Traceback" not in stderr and 1 <= len(stderr.splitlines()) <= 2, f"{case.name}:\n{stderr}"
         assert "error: " in stderr, case.name
+        assert table_row(case, flags, code, stderr) == row, "stale doc: run `python -m benchmarks.bad_inputs`"

@@ -12,7 +12,7 @@ from prefect.client.orchestration import get_client
 
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
 def prefect(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:

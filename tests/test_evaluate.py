@@ -23,7 +23,8 @@ PUBLISHED = {"STS16": 78.99, "STSBenchmark": 82.03}
 
 def test_default_model_matches_the_independent_numbers(sts_dir: Path, prefect_server: str, tmp_path: Path) -> None:
     out = tmp_path / "evaluation.json"
-    report = main(["minilm-l6", "--tasks", *PUBLISHED, "--data-dir", str(sts_dir), "--out", str(out)])
+    report = main(["minilm-l6", "--tasks", *PUBLISHED, "--data-dir", str(sts_dir), "--device", "cpu",
+                   "--out", str(out)])
     scores = report["results"][0]["scores"]
     assert report["results"][0]["kind"] == "bi"
     for task, expected in PUBLISHED.items():
@@ -56,7 +57,7 @@ def test_own_pairs_graded_and_binary_for_bi_and_cross(sts_dir: Path, tiny_model_
     graded, binary = _dev_pairs(sts_dir, tmp_path)
     cross = tmp_path / "cross"
     CrossEncoder.from_pretrained(tiny_model_dir).save(cross)
-    common = ["--skip-sts", "--text-a", "q1", "--text-b", "q2", "--label-column", "score"]
+    common = ["--skip-sts", "--text-a", "q1", "--text-b", "q2", "--label-column", "score", "--device", "cpu"]
 
     report = main(["minilm-l6", str(cross), "--pairs", str(graded), *common, "--out", str(tmp_path / "g.json")])
     (bi, cr) = report["results"]
@@ -76,7 +77,7 @@ def test_bad_input_is_one_line_naming_file_row_or_model(sts_dir: Path, tmp_path:
     table = pd.read_csv(graded).astype({"score": object})
     table.loc[6, "score"] = "n/a"
     table.to_csv(graded, index=False)
-    common = ["--pairs", str(graded), "--skip-sts", "--text-a", "q1", "--text-b", "q2"]
+    common = ["--pairs", str(graded), "--skip-sts", "--text-a", "q1", "--text-b", "q2", "--device", "cpu"]
     for argv, expected in ((["minilm-l6", *common, "--label-column", "score"],
                             r"graded\.csv, data row 7: label column 'score' holds 'n/a'"),
                            (["minilm-l6", *common], "no label column 'label'.*pass --label-column NAME"),

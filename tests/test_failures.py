@@ -56,6 +56,7 @@ def test_a_non_finite_loss_stops_training_at_that_step_with_the_last_finite_step
     assert torch.equal(final, seen[2]), "the weights are those after the last finite step"
 
 
+@pytest.mark.slow  # a whole pipeline run, then its rerun
 def test_a_diverging_stage_ends_in_one_line_and_the_fixed_rerun_reuses_the_finished_stages(
         tiny_model_dir: Path, sts_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -72,6 +73,7 @@ def test_a_diverging_stage_ends_in_one_line_and_the_fixed_rerun_reuses_the_finis
     assert statuses["warmup"] == statuses["bi-labels"] == "cached" and statuses["cross"] == "ran"
 
 
+@pytest.mark.slow  # a whole pipeline run, then its rerun
 def test_a_full_disk_fails_the_stage_cleanly_and_the_rerun_succeeds(
         tiny_model_dir: Path, sts_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

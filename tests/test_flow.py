@@ -4,13 +4,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable
 
 import pandas as pd
 import pytest
@@ -20,7 +22,7 @@ import pipeline.registry
 from flows.full_cycle import full_cycle
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
 def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:
@@ -39,6 +41,44 @@ def start_cli(params: dict[str, Any], out: Path) -> tuple[list[str], dict[str, s
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return command, env, subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True)
+
+
+class ChildOutput:
+    """A child's merged output, read on a thread, so a test waits for a line with a deadline, never forever."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, args=(process.stdout,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:  # text mode: tqdm's carriage returns end lines too
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, matches: Callable[[str], bool], what: str, seconds: float = 300) -> str:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if matches(line):
+                return line
+        pytest.fail(f"no {what} within {seconds:.0f} s; the output ended with:\n" + "".join(self.seen[-30:]))
+
+
+CROSS_PROGRESS = re.compile(r"fit cross-encoder:.*?(\d+)/(\d+)")
+
+
+def training_mid_way(line: str) -> bool:
+    """A cross-encoder progress bar past its first step and short of its last: the stage is doing its work."""
+    bar = CROSS_PROGRESS.search(line)
+    return bar is not None and 0 < int(bar[1]) < int(bar[2])
 
 
 def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], list[str]]:
@@ -110,16 +150,12 @@ def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
         prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
     slow = settings(tiny_model_dir, mini_sts_dir, max_steps=None, cross_epochs=30)
     command, env, first = start_cli(slow, tmp_path)
-    log = []
-    assert first.stdout is not None
-    for line in first.stdout:
-        log.append(line)
-        if "starting cycle 2: cross" in line:
-            time.sleep(1.0)
-            first.send_signal(signal.SIGKILL)
-            break
+    output = ChildOutput(first)
+    output.wait_for(lambda line: "starting cycle 2: cross" in line, "start of cycle 2's cross stage")
+    output.wait_for(training_mid_way, "cross-encoder training step")
+    first.send_signal(signal.SIGKILL)
     first.wait(timeout=60)
-    assert first.returncode == -signal.SIGKILL, "".join(log[-30:])
+    assert first.returncode == -signal.SIGKILL, "".join(output.seen[-30:])
 
     second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
@@ -135,16 +171,12 @@ def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
     params = settings(tiny_models["bert32"], mini_sts_dir, cycles=1, max_steps=None,
                       cross_epochs=20, models=f"{tiny_models['bert32']},{tiny_models['bert48']}")
     command, env, first = start_cli(params, tmp_path)
-    log = []
-    assert first.stdout is not None
-    for line in first.stdout:
-        log.append(line)
-        if "cycle 1: cross [bert32]" in line and " ran " in line:
-            time.sleep(1.0)  # bert48's cross-encoder is training now
-            first.send_signal(signal.SIGKILL)
-            break
+    output = ChildOutput(first)
+    output.wait_for(lambda line: "cycle 1: cross [bert32]" in line and " ran " in line, "bert32's finished cross stage")
+    output.wait_for(training_mid_way, "bert48's cross-encoder training step")  # bert32's bar closed before it ran
+    first.send_signal(signal.SIGKILL)
     first.wait(timeout=60)
-    assert first.returncode == -signal.SIGKILL, "".join(log[-30:])
+    assert first.returncode == -signal.SIGKILL, "".join(output.seen[-30:])
     sealed = {str(p.with_name(p.name.removesuffix(".sha256"))) for p in (tmp_path / "store").rglob("*.sha256")}
 
     second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -163,7 +195,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
         "PYTHONUNBUFFERED": "1", "PREFECT_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path), "--model", str(tiny_model_dir),
                "--labellers", "", "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
-               "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16"]
+               "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16", "--device", "cpu"]
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
     for line in run.stdout:
@@ -201,7 +233,8 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
                            "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
                            str(pool), "--text-a", "question", "--text-b", "answer", "--dev-pairs", str(dev),
                            "--label-column", "score", "--max-steps", "2", "--bi-batch-size", "16",
-                           "--bi-max-length", "32", "--cross-max-length", "48"],  # the pool's longest exceed them
+                           "--bi-max-length", "32", "--cross-max-length", "48",  # the pool's longest exceed them
+                           "--device", "cpu"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     told = [line for line in done.stderr.splitlines() if line.startswith("note: ")]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import sentence_transformers
 
 from artifacts.hashing import folder_digest
@@ -15,6 +16,8 @@ from flows.score import main as score_main
 from models.config import PipelineConfig
 from models.data import TEST_SETS
 from pipeline.run import plan_run
+
+pytestmark = pytest.mark.slow  # each test runs the whole pipeline, some twice
 
 QUICK = dict(pool="stsb", max_pairs=48, warmup="mirror", max_steps=2, warmup_batch_size=16, bi_batch_size=16,
              cross_batch_size=16, eval_batch_size=256, device="cpu")
@@ -32,18 +35,19 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     assert set(scores) == {"start bi", "warm-up bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
     for row in scores.values():
         assert set(row) == {*TEST_SETS, "avg", "dev"}
-        assert all(-100 <= value <= 100 for value in row.values())
+        assert row["avg"] == pytest.approx(np.mean([row[name] for name in TEST_SETS])), "avg: the test sets' mean"
     assert scores["cycle 1 bi"] != scores["start bi"], "training changed the bi-encoder"
     dev = {c: scores[f"cycle {c} cross"]["dev"] for c in (1, 2)}
     assert outcome["best_cycle"]["cross"] == max(dev, key=dev.get)
     run_dir = Path(outcome["run_dir"])
     sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
     assert {e["status"] for e in entries(run_dir)} == {"ran"}
-    assert all(e["peak_rss_mb"] > 100 for e in entries(run_dir)), "each stage reports its peak memory"
+    assert all(isinstance(e["peak_rss_mb"], (int, float)) for e in entries(run_dir)), "each stage that ran measured"
 
     again = run_plain("paper", config, tmp_path)
     assert again["scores"] == scores, "a rerun reads every score back from the store"
     assert {e["status"] for e in entries(run_dir)} == {"cached"}
+    assert {e["peak_rss_mb"] for e in entries(run_dir)} == {None}, "a cached stage ran nothing to measure"
 
     planned = plan_run("paper", config, tmp_path)
     assert [stage.title for stage in planned] == [e["title"] for e in entries(run_dir)]
@@ -82,6 +86,25 @@ def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, 
     cross_side = read_labelled(Path(next(e["path"] for e in averaged if "cross:bert32" in e["metrics"]["scorers"])))
     assert sorted(c for c in cross_side.columns if c.startswith(SCORER_PREFIX)) == \
         [f"{SCORER_PREFIX}cross:{m}" for m in ("bert32", "bert48")], "a bi-encoder labeller joins the bi side only"
+
+
+@pytest.mark.parametrize("join", ["own", "both"])
+def test_a_frozen_labeller_joins_its_own_kinds_average_or_both(tiny_models: dict[str, Path], mini_sts_dir: Path,
+                                                               tmp_path: Path, join: str) -> None:
+    """--labellers-join both (the cpu preset's): the frozen bi-encoder's scores teach the bi-encoder too."""
+    config = PipelineConfig(model=str(tiny_models["bert32"]), labellers=str(tiny_models["bert40"]),
+                            labellers_join=join, data_dir=str(mini_sts_dir), cycles=1, eval="none", **QUICK)
+    outcome = run_plain("paper", config, tmp_path)
+    averaged: dict[str, list[str]] = {}
+    for entry in entries(Path(outcome["run_dir"])):
+        if entry["stage"] == "average-labels":
+            frame = read_labelled(Path(entry["path"]))
+            scorers = sorted(c for c in frame.columns if c.startswith(SCORER_PREFIX))
+            np.testing.assert_allclose(frame["label"], frame[scorers].mean(axis=1), rtol=1e-6, atol=1e-7)
+            averaged["bi" if f"{SCORER_PREFIX}bi:bert32" in scorers else "cross"] = scorers
+    labeller = f"{SCORER_PREFIX}bi:bert40"
+    assert averaged["bi"] == [f"{SCORER_PREFIX}bi:bert32", labeller], "the bi -> cross labels: its own kind"
+    assert averaged["cross"] == [*([labeller] if join == "both" else []), f"{SCORER_PREFIX}cross:bert32"]
 
 
 def test_distil_from_all_teaches_the_bi_encoder_with_every_scorer(tiny_model_dir: Path, mini_sts_dir: Path,

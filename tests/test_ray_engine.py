@@ -19,7 +19,7 @@ import torch
 from artifacts.pairs import read_labelled
 from flows.full_cycle import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server]
 
 
 def _run(engine: str, models: str, data: Path, out: Path, *more: str) -> dict:

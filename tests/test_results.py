@@ -1,6 +1,7 @@
 """benchmarks/experiments.py runs the flow and records it; benchmarks/results.py renders RESULTS.md from that."""
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -40,9 +41,19 @@ def test_results_are_generated_from_a_real_run_manifest(prefect_server: str, tin
     assert "| RoBERTa-large | 78.92 | 82.93 | 82.93 |" in text
     assert (tmp_path / "results-cycles.png").stat().st_size > 0
 
-    # Two cycles: two `scores` entries per cycle (bi, then cross) stay apart, one row per stage.
-    table = stage_times.comparison_table(manifest, manifest).split("\n")
-    assert len(table) == 2 + len(manifest["entries"]) + 2
-    cross_scores = [e for e in manifest["entries"] if e["stage"] == "scores" and e["cycle"] == 2][1]
-    assert f"| scores | 2 | {cross_scores['member']} | {cross_scores['seconds']:.1f} |" in "\n".join(table)
-    assert table[-1].endswith("(1.00x) | | |")
+    # The same run made twice as fast, its first stage gone: two `scores` entries per cycle (bi, then cross) stay
+    # apart, each row pairs a stage's own before and after, and the totals give the after/before ratios.
+    faster = copy.deepcopy(manifest)
+    for entry in faster["entries"]:
+        entry["seconds"] /= 2
+    faster["wall_seconds"] /= 2
+    gone = faster["entries"].pop(0)
+    table = stage_times.comparison_table(manifest, faster).split("\n")
+    assert len(table) == 2 + len(manifest["entries"]) + 2, "a stage missing after still has its row"
+    for scores in (e for e in manifest["entries"] if e["stage"] == "scores" and e["cycle"] == 2):
+        row = f"| scores | 2 | {scores['member']} | {scores['seconds']:.1f} | {scores['seconds'] / 2:.1f} |"
+        assert row in "\n".join(table)
+    assert table[-3].startswith(f"| {gone['stage']} |") and table[-3].split(" | ")[4] == "-"
+    summed = sum(e["seconds"] for e in faster["entries"]) / sum(e["seconds"] for e in manifest["entries"])
+    assert table[-2].endswith(f"({summed:.2f}x) | | |") and summed < 0.5
+    assert table[-1].endswith("(0.50x) | | |")

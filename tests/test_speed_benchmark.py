@@ -16,10 +16,12 @@ def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir
     figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
                     "24", "--rounds", "1", "--json", str(tmp_path / "speed.json"), "--out", str(tmp_path / "SPEED.md")])
     assert json.loads((tmp_path / "speed.json").read_text()) == figures
-    for task in TASKS:
-        assert figures[f"{task}_ratio"] > 0 and figures["tasks"][task]["ours_peak_rss_mb"] > 0
+    for task in TASKS:  # the ratio is ours over theirs in throughput: the sides are not swapped
+        measured = figures["tasks"][task]
+        assert figures[f"{task}_ratio"] == pytest.approx(measured["ours_per_s"] / measured["theirs_per_s"], rel=0.02)
     assert figures["bi_cosine_max_gap"] <= 1e-4 and figures["cross_score_spearman"] > 0.999
-    assert 0 < figures["encode_peak_fraction"]
+    assert figures["encode_peak_fraction"] == pytest.approx(
+        figures["encode_gflops"] / figures["matmul_peak_gflops"], rel=0.02, abs=2e-3)
     assert "| bi_scoring | 24 |" in (tmp_path / "SPEED.md").read_text()
 
 
@@ -30,10 +32,11 @@ def test_int8_benchmark_labels_dev_both_ways_with_each_labeller(tiny_model_dir: 
     int8_main(["--bi", str(tiny_model_dir), "--cross", str(tiny_model_dir), "--data-dir", str(sts_dir),
                "--rounds", "1", "--out", str(tmp_path / "INT8.md")])
     rows = [line for line in (tmp_path / "INT8.md").read_text().splitlines() if line.startswith(("| bi ", "| cross "))]
-    assert len(rows) == 2
-    for row in rows:
-        agreement = float(row.split("|")[5])
-        assert -1 <= agreement <= 1 and "x**" in row
+    assert len(rows) == 2 and all("x**" in row for row in rows)
+    bi_row = next(row for row in rows if row.startswith("| bi "))
+    # int8 bi labels rank the dev pairs as fp32 ones do (a swapped or broken column would not). The random
+    # cross-encoder's scores differ between pairs by less than int8 rounding, so its agreement says nothing.
+    assert float(bi_row.split("|")[5]) > 0.9, bi_row
 
 
 def test_scaling_benchmark_measures_each_pool_stage_at_each_size(tiny_model_dir: Path, mini_sts_dir: Path,
@@ -41,11 +44,15 @@ def test_scaling_benchmark_measures_each_pool_stage_at_each_size(tiny_model_dir:
     from benchmarks.scaling import main as scaling_main
 
     scaling_main(["--model", str(tiny_model_dir), "--data-dir", str(mini_sts_dir), "--sizes", "130", "260",
-                  "--train-sizes", "130", "--json", str(tmp_path / "rows.json"), "--out", str(tmp_path / "SCALING.md")])
+                  "--train-sizes", "130", "--device", "cpu", "--json", str(tmp_path / "rows.json"),
+                  "--out", str(tmp_path / "SCALING.md")])
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [(row["size"], row["stage"]) for row in rows] == [
         (130, "pool"), (130, "bi-labels"), (130, "cross-labels"), (130, "cross"), (130, "bi"),
         (260, "pool"), (260, "bi-labels"), (260, "cross-labels")]
-    assert all(row["seconds"] > 0 and row["peak_rss_mb"] > 100 for row in rows)
     assert (tmp_path / "scaling.png").stat().st_size > 0
-    assert "| bi-labels |" in (tmp_path / "SCALING.md").read_text()
+    report, measured = (tmp_path / "SCALING.md").read_text(), {(row["stage"], row["size"]): row for row in rows}
+    for stage in ("bi-labels", "cross"):  # the tables show what each size measured; cross trained at 130 only
+        for key, shown in (("seconds", ".1f"), ("peak_rss_mb", ".0f")):
+            at_260 = format(measured[stage, 260][key], shown) if (stage, 260) in measured else "-"
+            assert f"| {stage} | {format(measured[stage, 130][key], shown)} | {at_260} |" in report, (stage, key)

@@ -1,4 +1,5 @@
-"""Every training stage changes the weights it should, on a tiny random BERT; CPU runs repeat exactly."""
+"""Every training stage learns what it should (its loss falls, its outputs move towards its labels), on a tiny random
+BERT; a warm-up moves the weights; CPU runs repeat exactly."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +34,7 @@ PAIRS_A, PAIRS_B = SENTENCES[:6], SENTENCES[6:]
 
 def quick(**changes: object) -> PipelineConfig:
     settings: dict[str, object] = dict(warmup_batch_size=4, cross_batch_size=4, bi_batch_size=4, cross_lr=1e-3,
-                                       bi_lr=1e-3, warmup_lr=1e-3, bi_epochs=3)
+                                       bi_lr=1e-3, warmup_lr=1e-3, bi_epochs=3, device="cpu")
     return PipelineConfig(**{**settings, **changes})  # type: ignore[arg-type]
 
 
@@ -66,10 +67,11 @@ def test_cross_encoder_learns_bi_labels_in_both_orders(tiny_model_dir: Path) -> 
     labels = label_with_bi(bi, PAIRS_A, PAIRS_B, quick(), CPU)
     np.testing.assert_allclose(labels, (bi.encode(PAIRS_A) * bi.encode(PAIRS_B)).sum(1), atol=1e-5)
     cross = CrossEncoder.from_pretrained(tiny_model_dir)
-    before = snapshot(cross)
+    error = lambda: np.abs(cross.score(PAIRS_A, PAIRS_B, symmetric=True) - labels).mean()  # noqa: E731
+    error_before = error()
     stats = fit_cross_encoder(cross, PAIRS_A, PAIRS_B, labels, quick(cross_epochs=2), CPU)
     assert stats.examples == 2 * 2 * len(PAIRS_A), "both orders of every pair, every epoch"
-    assert changed(before, cross)
+    assert stats.last_loss < stats.first_loss and error() < error_before, (stats, error_before, error())
 
 
 def test_distilling_pulls_bi_encoder_cosines_towards_cross_labels(tiny_model_dir: Path) -> None:
@@ -78,10 +80,8 @@ def test_distilling_pulls_bi_encoder_cosines_towards_cross_labels(tiny_model_dir
     targets = label_with_cross(cross, PAIRS_A, PAIRS_B, config, CPU)
     bi = BiEncoder.from_pretrained(tiny_model_dir)
     error_before = np.abs(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU) - targets).mean()
-    before = snapshot(bi)
     stats = distil_bi_encoder(bi, PAIRS_A, PAIRS_B, targets, config, CPU)
     error_after = np.abs(label_with_bi(bi, PAIRS_A, PAIRS_B, config, CPU) - targets).mean()
-    assert changed(before, bi)
     assert stats.last_loss < stats.first_loss
     assert error_after < error_before
 
@@ -190,7 +190,7 @@ def test_merged_bi_label_shards_take_the_pool_wide_transform(tmp_path: Path) -> 
         path = write_labelled(tmp_path / f"{start}.parquet", pool.iloc[start:stop], cosines[start:stop], "bi-encoder",
                               1, "raw")
         shards[f"rows {start}-{stop}"] = Store.seal(path)
-    context = StageContext(PipelineConfig(label_transform="minmax"), shards, tmp_path / "merged.parquet",
+    context = StageContext(PipelineConfig(label_transform="minmax", device="cpu"), shards, tmp_path / "merged.parquet",
                            StageParams(labelling="bi-labels"), cycle=1)
     merged = STAGES["merge-labels"].execute(context)
     frame = read_labelled(Path(merged.artifact.path))

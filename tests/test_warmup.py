@@ -21,7 +21,7 @@ CPU = Runtime.create("cpu", "fp32", seed=3)
 
 def isbert(tiny_model_dir: Path, epochs: int = 1) -> tuple[BiEncoder, float, float]:
     bi = BiEncoder.from_pretrained(tiny_model_dir)
-    config = PipelineConfig(warmup="isbert", warmup_batch_size=6, warmup_lr=1e-3, warmup_epochs=epochs)
+    config = PipelineConfig(warmup="isbert", warmup_batch_size=6, warmup_lr=1e-3, warmup_epochs=epochs, device="cpu")
     stats = warm_up(bi, SENTENCES, config, CPU)
     assert stats is not None
     return bi, stats.first_loss, stats.last_loss

@@ -1,0 +1,50 @@
+"""Peak memory: the sampler, and the figure a stage reports, rise by what the work really allocated."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models.config import PipelineConfig
+from models.memory import peak_rss, rss_mb
+from pipeline.registry import STAGES
+from pipeline.stage import StageContext
+
+BLOCK_MB = 400
+
+
+def resident_block(mb: int) -> np.ndarray:
+    """`mb` megabytes with every page written, so all of them are resident."""
+    return np.ones(mb * 2**20, dtype=np.uint8)
+
+
+def about_a_block(rise_mb: float) -> bool:
+    return 0.8 * BLOCK_MB <= rise_mb <= 1.25 * BLOCK_MB
+
+
+def test_the_sampler_catches_a_block_freed_before_the_end() -> None:
+    before = rss_mb()
+    with peak_rss(interval=0.01) as peak:
+        block = resident_block(BLOCK_MB)
+        deadline = time.monotonic() + 10  # a bounded wait for the sampler's next look, not a fixed pause
+        while peak.mb < before + BLOCK_MB / 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        del block
+    assert rss_mb() < before + BLOCK_MB / 2, "the block really was freed inside"
+    assert about_a_block(peak.mb - before), (before, peak.mb)
+
+
+def test_a_stage_reports_the_peak_of_its_own_work(tmp_path: Path) -> None:
+    kept: list[np.ndarray] = []
+
+    def allocating(context: StageContext) -> dict[str, object]:
+        kept.append(resident_block(BLOCK_MB))  # still resident when the stage ends
+        context.target.write_bytes(b"done")
+        return {}
+
+    stage = dataclasses.replace(STAGES["merge-labels"], run=allocating)
+    before = rss_mb()
+    result = stage.execute(StageContext(PipelineConfig(device="cpu"), {}, tmp_path / "output.bin"))
+    assert result.peak_rss_mb is not None and about_a_block(result.peak_rss_mb - before), (before, result)
