@@ -3,10 +3,10 @@
     python -m benchmarks.scaling                      # pools of 1k, 3k, 10k, 37k pairs (~25 min on 2 cores)
     python -m benchmarks.scaling --sizes 200 400 --train-sizes 200 --out /tmp/SCALING.md
 
-Every stage runs through `run_stage`, as in a `cpu`-preset run (its settings, embedding cache off), each in a
-fresh process so its peak resident set is its own: reading the pool, labelling it with the start bi-encoder
-and with a cross-encoder, and, at `--train-sizes`, fitting the cross-encoder and distilling the bi-encoder on
-those labels (their time follows their steps, so two sizes show the slope).
+Every stage runs through `Stage.execute` (pipeline/stage.py), as in a `cpu`-preset run (its settings, embedding
+cache off), each in a fresh process so its peak resident set is its own: reading the pool, labelling it with the
+start bi-encoder and with a cross-encoder, and, at `--train-sizes`, fitting the cross-encoder and distilling the
+bi-encoder on those labels (their time follows their steps, so two sizes show the slope).
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def report(rows: list[dict[str, Any]], argv: Sequence[str] | None, figure: Path)
     return f"""# Scaling with the pool
 
 {provenance("benchmarks.scaling", argv)}. Each stage of a `cpu`-preset run that reads the pool, run through
-`run_stage` in a fresh process (embedding cache off), at each pool size (pairs drawn from `sts_sickr`).
+`Stage.execute` in a fresh process (embedding cache off), at each pool size (pairs drawn from `sts_sickr`).
 
 Seconds:
 
