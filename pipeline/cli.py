@@ -14,8 +14,9 @@ from models.config import CHOICES, PipelineConfig
 from models.data import DEV, TEST_SETS
 from pipeline.presets import PRESETS, preset
 
-PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet, ~25 min on 2 CPU cores), mutual-cpu "
-               "(MiniLM and MPNet trained side by side, ~2 h) or paper (the reference hyperparameters)")
+PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet; 36 min cold on 2 CPU cores, "
+               "benchmarks/manifests/cpu.json), mutual-cpu (MiniLM and MPNet trained side by side; 72 min, "
+               "benchmarks/manifests/mutual-cpu.json) or paper (the reference hyperparameters)")
 
 ENGINES = ("local", "ray")
 EXAMPLES = """examples:

@@ -16,15 +16,17 @@ PRESETS: dict[str, PipelineConfig] = {
     "paper": PipelineConfig(),
     # all-MiniLM-L6-v2 trained, all-mpnet-base-v2 as a frozen labeller whose cosines join both label averages,
     # no warm-up, 12,000 pairs, one distillation epoch, cross-encoder batches of 8, sentences read to 64 tokens
-    # and pairs to 128: the best on STS-B dev of the issue-9 runs that fit in about 30 minutes on 2 CPU cores
-    # (benchmarks/RESULTS.md: cpu-12k, cpu, cpu-long, cpu-long-b8). The cross-encoder gains most from more
+    # and pairs to 128: the best on STS-B dev of the issue-9 runs aimed at 30 minutes on 2 CPU cores
+    # (benchmarks/RESULTS.md: cpu-12k, cpu, cpu-long, cpu-long-b8); its cold run took 36 min
+    # (benchmarks/manifests/cpu.json). The cross-encoder gains most from more
     # distinct pairs (6,000 pairs twice scored below 12,000 once), then from more, smaller steps over them.
     # The bi-encoder distils with CoSENT (the teacher's order, not its scale): STS-B dev 87.52 against MSE's 87.26
     # (benchmarks/RESULTS.md: cpu-cosent).
     "cpu": PipelineConfig(**_CPU | {"max_pairs": 12_000}, labellers="mpnet-base", labellers_join="both",
                           warmup="none", bi_epochs=1, bi_max_length=64, bi_loss="cosent", cross_batch_size=8,
                           cross_max_length=128),
-    # Mutual distillation proper: MiniLM and MPNet both trained side by side on the averaged labels (~2 h on 2 cores).
+    # Mutual distillation proper: MiniLM and MPNet both trained side by side on the averaged labels (72 min on 2
+    # cores: benchmarks/manifests/mutual-cpu.json).
     "mutual-cpu": PipelineConfig(**_CPU, models="minilm-l6,mpnet-base", warmup="none", bi_epochs=2),
 }
 
