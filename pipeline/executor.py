@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from artifacts.atomic import write_text_atomic
 from artifacts.hashing import file_digest, folder_digest, value_digest
@@ -66,9 +66,10 @@ class StoreExecutor:
         parts = key_parts(call.stage, self.config, call.inputs, call.params, call.cycle, self.data)
         return parts, target(self.store, parts)
 
-    def context(self, call: StageCall[Artifact], target_path: Path, progress: Any = None) -> StageContext:
+    def context(self, call: StageCall[Artifact], target_path: Path) -> StageContext:
+        """What the stage function gets: its member's settings (the call's model as `model`), inputs and target."""
         member = self.config.for_member(call.params.model) if call.params.model else self.config
-        return StageContext(member, dict(call.inputs), target_path, call.params, call.cycle, progress)
+        return StageContext(member, dict(call.inputs), target_path, call.params, call.cycle)
 
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
         outputs = []
@@ -86,7 +87,7 @@ class StoreExecutor:
     def record(self, call: StageCall[Artifact], parts: KeyParts, result: StageResult,
                status: str) -> StageOutput[Artifact]:
         path = Path(result.artifact.path)
-        write_text_atomic(key_file(path), json.dumps(parts.__dict__, sort_keys=True, default=str) + "\n")
+        write_text_atomic(key_file(path), parts.to_json() + "\n")
         self.log(f"{call.title:<40} {status:<6} {result.seconds:7.1f} s  {path.name}")
         self.manifest.add(ManifestEntry(call.stage, call.cycle, result.artifact.path, result.artifact.sha256, status,
                                         result.seconds, result.metrics, call.member, result.peak_rss_mb,
@@ -141,6 +142,6 @@ class Planner(StoreExecutor):
         if not recorded.is_file():
             return "output missing"
         earlier_parts = json.loads(recorded.read_text())
-        if earlier_parts == json.loads(json.dumps(parts.__dict__, sort_keys=True, default=str)):
+        if earlier_parts == json.loads(parts.to_json()):
             return "output missing or damaged"
         return parts.changes_from(earlier_parts)

@@ -2,6 +2,8 @@
 parameters. Stored outputs are found by key, so the whole run's keys (the plan) are known before anything runs."""
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -43,6 +45,9 @@ class KeyParts:
     @property
     def key(self) -> str:
         return stage_key(self.stage, self.code, self.inputs, self.settings)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
 
     def changes_from(self, earlier: Mapping[str, Any]) -> str:
         """Why this key differs from an earlier one of the same call: 'code changed', 'new inputs', ..."""
