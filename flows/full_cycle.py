@@ -22,7 +22,7 @@ from models.config import PipelineConfig
 from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
 from pipeline.cli import parse_config
-from pipeline.executor import PlannedStage, StoreExecutor
+from pipeline.executor import PlannedStage, RunInputs, StoreExecutor
 from pipeline.parameters import EngineName, PresetName, RunSettings, overrides
 from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
@@ -73,8 +73,9 @@ def full_cycle(preset: PresetName = "cpu", settings: RunSettings | None = None, 
     if engine == "ray":
         check_shared_store(Path(out))
 
-    def executor(config: PipelineConfig, store: Store, manifest: RunManifest, path: Path) -> StoreExecutor:
-        return PrefectExecutor(config, store, manifest, path, engine=engine)
+    def executor(config: PipelineConfig, store: Store, manifest: RunManifest, path: Path,
+                 inputs: RunInputs) -> StoreExecutor:
+        return PrefectExecutor(config, store, manifest, path, inputs, engine=engine)
 
     command = command or f"flow full-cycle preset={preset} settings={overrides(settings)}"
     outcome = run_pipeline(preset, config, Path(out), command, executor, _publish_plan)

@@ -42,6 +42,20 @@ def data_identity(config: PipelineConfig) -> str:
     return identity
 
 
+class RunInputs:
+    """What a run reads from outside the store, digested once per run and shared by its plan and its executor:
+    the data files (for the stages that read them) and each start model's content."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.data = data_identity(config)
+        self._sources: dict[str, Artifact] = {}
+
+    def source(self, model: str) -> Artifact:
+        if model not in self._sources:
+            self._sources[model] = source_artifact(model)
+        return self._sources[model]
+
+
 def key_file(path: Path) -> Path:
     """Beside each stored output: what its key was made of, so a later plan can say why a stage runs again."""
     return path.with_name(path.name + ".key.json")
@@ -50,12 +64,13 @@ def key_file(path: Path) -> Path:
 class StoreExecutor:
     """Runs stage calls one after another in this process, reusing verified outputs from the store."""
 
-    def __init__(self, config: PipelineConfig, store: Store, manifest: RunManifest, manifest_path: Path) -> None:
+    def __init__(self, config: PipelineConfig, store: Store, manifest: RunManifest | None, manifest_path: Path | None,
+                 inputs: RunInputs | None = None) -> None:
         self.config, self.store, self.manifest, self.manifest_path = config, store, manifest, manifest_path
-        self.data = data_identity(config)
+        self.inputs = inputs or RunInputs(config)
 
     def source(self, model: str) -> Artifact:
-        return source_artifact(model)
+        return self.inputs.source(model)
 
     def locate(self, call: StageCall[Artifact]) -> tuple[KeyParts, Path]:
         """The call's key (what it is made of) and the store path of its output."""
@@ -63,7 +78,7 @@ class StoreExecutor:
         if declared.inputs is not None and set(call.inputs) != set(declared.inputs):
             raise ValueError(f"{call.title}: inputs {sorted(call.inputs)}, but the stage declares "
                              f"{sorted(declared.inputs)}")
-        parts = key_parts(call.stage, self.config, call.inputs, call.params, call.cycle, self.data)
+        parts = key_parts(call.stage, self.config, call.inputs, call.params, call.cycle, self.inputs.data)
         return parts, target(self.store, parts)
 
     def context(self, call: StageCall[Artifact], target_path: Path) -> StageContext:
@@ -114,8 +129,9 @@ class Planner(StoreExecutor):
     A stored output's handle is the real artifact; a missing one's is the path it will have, so the calls after
     it get their keys too (a key names its inputs by their keys, not their content)."""
 
-    def __init__(self, config: PipelineConfig, store: Store, earlier: Mapping[str, str] | None = None) -> None:
-        self.config, self.store, self.data = config, store, data_identity(config)
+    def __init__(self, config: PipelineConfig, store: Store, earlier: Mapping[str, str] | None = None,
+                 inputs: RunInputs | None = None) -> None:
+        super().__init__(config, store, None, None, inputs)
         self.earlier = dict(earlier or {})  # call title -> the output path it had in this run folder's last run
         self.stages: list[PlannedStage] = []
 

@@ -12,12 +12,12 @@ from artifacts.manifest import RunManifest, read_manifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import with_evaluation
-from pipeline.executor import PlannedStage, Planner, StoreExecutor
+from pipeline.executor import PlannedStage, Planner, RunInputs, StoreExecutor
 from pipeline.plan import CycleResult, best_cycles, run_cycles
 from pipeline.preflight import input_notes
 from pipeline.summary import finish_run
 
-MakeExecutor = Callable[[PipelineConfig, Store, RunManifest, Path], StoreExecutor]
+MakeExecutor = Callable[[PipelineConfig, Store, RunManifest, Path, RunInputs], StoreExecutor]
 
 
 def settings_digest(config: PipelineConfig) -> str:
@@ -39,11 +39,11 @@ def open_run(preset: str, config: PipelineConfig, out: Path, command: str) -> tu
                                        settings_digest=settings_digest(config))
 
 
-def plan_run(preset: str, config: PipelineConfig, out: Path) -> list[PlannedStage]:
+def plan_run(preset: str, config: PipelineConfig, out: Path, inputs: RunInputs | None = None) -> list[PlannedStage]:
     """Every stage call of the run with its key, and whether it is stored or will run (and why), running none.
     Like `run_pipeline`, it resolves the run's --eval itself."""
     config, store = with_evaluation(config), Store(out)
-    planner = Planner(config, store, earlier_outputs(store.root, preset, config))
+    planner = Planner(config, store, earlier_outputs(store.root, preset, config), inputs)
     run_cycles(config, planner)
     return planner.stages
 
@@ -85,9 +85,10 @@ def run_pipeline(preset: str, config: PipelineConfig, out: Path, command: str, m
     """Plan (shown first when asked), run every stage through the executor, pick the best cycles, export."""
     started, config = time.perf_counter(), with_evaluation(config)
     store, run_dir, manifest = open_run(preset, config, out, command)
+    inputs = RunInputs(config)  # the data folder and start models are digested once, for the plan and the run
     if show_plan is not None:
-        show_plan(plan_run(preset, config, out))
-    result = run_cycles(config, make_executor(config, store, manifest, run_dir / "manifest.json"))
+        show_plan(plan_run(preset, config, out, inputs))
+    result = run_cycles(config, make_executor(config, store, manifest, run_dir / "manifest.json", inputs))
     result.best_cycle = best_cycles(config, result)
     summary = finish_run(config, result, manifest, run_dir, started)
     return RunOutcome(run_dir, result, manifest, summary)
