@@ -1,4 +1,4 @@
-"""Every setting of a run in one flat, frozen dataclass (the named presets are in pipeline/presets.py).
+"""Every setting of a run in one flat, frozen dataclass (the named presets are settings files in pipeline/presets/).
 
 Flat on purpose: the CLI, the Prefect parameters and the cache keys are all generated
 from these fields, so a new setting is added in one place.

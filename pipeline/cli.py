@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import types
 import typing
 from pathlib import Path
 from typing import Any, Sequence
 
 from models.config import CHOICES, PipelineConfig
 from models.data import DEV, TEST_SETS
-from pipeline.presets import PRESETS, preset
-
-PRESET_HELP = ("starting settings: cpu (MiniLM taught by a frozen MPNet; 36 min cold on 2 CPU cores, "
-               "benchmarks/manifests/cpu.json), mutual-cpu (MiniLM and MPNet trained side by side; 72 min, "
-               "benchmarks/manifests/mutual-cpu.json) or paper (the reference hyperparameters)")
+from pipeline.presets import DEFAULT_PRESET, PRESETS, all_presets, preset
+from pipeline.settings_file import base_type, read_settings_file, settings_yaml
 
 ENGINES = ("local", "ray")
 EXAMPLES = """examples:
@@ -31,12 +27,11 @@ EXAMPLES = """examples:
 def add_config_options(parser: argparse.ArgumentParser, shown: PipelineConfig, preset_name: str) -> None:
     """One `--flag` per PipelineConfig field, its help showing the value under the chosen preset; unset flags
     keep the preset's value."""
-    parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help=PRESET_HELP + " (default: the --config file's preset, else cpu)")
+    parser.add_argument("--preset", choices=list(PRESETS), help=preset_help())
     hints = typing.get_type_hints(PipelineConfig)
     for field in dataclasses.fields(PipelineConfig):
         flag = "--" + field.name.replace("_", "-")
-        kind = _base_type(hints[field.name])
+        kind = base_type(hints[field.name])
         value = getattr(shown, field.name)
         help_text = f"{field.metadata.get('help', field.name.replace('_', ' '))} [{preset_name}: {_shown(value)}]"
         if kind is bool:
@@ -47,6 +42,13 @@ def add_config_options(parser: argparse.ArgumentParser, shown: PipelineConfig, p
         else:
             parser.add_argument(flag, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper(),
                                 help=help_text)
+
+
+def preset_help() -> str:
+    """The presets, each with what it is for and its measured time, as the files say."""
+    listed = "; ".join(f"{name} = {found.summary}" for name, found in all_presets().items())
+    return (f"starting settings, each a settings file in pipeline/presets/: {listed}. Default: the --config "
+            f"file's preset, else {DEFAULT_PRESET}")
 
 
 def _shown(value: Any) -> str:
@@ -97,16 +99,16 @@ def parse_config(argv: Sequence[str] | None, description: str, engine: bool = Fa
     parser = settings_parser(description, engine, prog, argv)
     args = parser.parse_args(argv)
     try:
-        from_file = read_config_file(args.config) if args.config else {}
+        from_file = read_settings_file(args.config)[0] if args.config else {}
         file_preset = from_file.pop("preset", None)
-        args.preset = args.preset or file_preset or "cpu"
+        args.preset = args.preset or file_preset or DEFAULT_PRESET
         args.settings = from_file | overrides_from_args(args)
         config = preset(args.preset, **args.settings)
     except ValueError as error:
         parser.error(str(error))
         raise
     if args.print_config:
-        print(config_yaml(args.preset, config), end="")
+        print(settings_yaml(args.preset, config), end="")
         raise SystemExit(0)
     from models.encoders.sources import resolve_model_source  # loads torch: only once work starts
 
@@ -119,53 +121,6 @@ def parse_config(argv: Sequence[str] | None, description: str, engine: bool = Fa
         raise
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The settings of a YAML file, typed as the flags would type them; any mistake is one line naming the file."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ValueError(f"--config {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise ValueError(f"--config {path}: not valid YAML ({' '.join(str(error).split())})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(f"--config {path}: expected a mapping of settings (name: value), got {type(data).__name__}")
-    hints = typing.get_type_hints(PipelineConfig)
-    settings: dict[str, Any] = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if name == "preset":
-            settings[name] = value
-        elif name not in hints:
-            raise ValueError(f"--config {path}: unknown setting {key!r}; `trans-encoder train --help` lists them")
-        else:
-            settings[name] = _typed(value, _base_type(hints[name]), f"--config {path}: {key}")
-    return settings
-
-
-def config_yaml(preset_name: str, config: PipelineConfig) -> str:
-    """Every setting of a run as YAML: `--config` reads it back to the same settings, so to the same stage keys."""
-    import yaml
-
-    header = "# trans-encoder settings: `trans-encoder train --config FILE` runs them (flags given as well win)\n"
-    return header + yaml.safe_dump({"preset": preset_name, **config.to_dict()}, sort_keys=False)
-
-
-def _typed(value: Any, kind: type, where: str) -> Any:
-    """A YAML value as the setting's type (YAML reads 1e-4 as text); None stays unset."""
-    if value is None or isinstance(value, kind):
-        return value
-    if kind is bool or isinstance(value, (bool, list, dict)):
-        raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}")
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}") from None
-
-
 def _preset_named(argv: Sequence[str] | None) -> str:
     """The --preset on the command line, else the --config file's (so --help shows its values), else cpu."""
     early = argparse.ArgumentParser(add_help=False)
@@ -175,17 +130,10 @@ def _preset_named(argv: Sequence[str] | None) -> str:
     named = known.preset
     if named is None and known.config is not None:
         try:
-            named = read_config_file(known.config).get("preset")
+            named = read_settings_file(known.config)[0].get("preset")
         except ValueError:
             named = None  # the full parse reports it
-    return named if named in PRESETS else "cpu"
-
-
-def _base_type(hint: Any) -> type:
-    """`int | None` -> int; plain types unchanged."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    return hint
+    return named if named in PRESETS else DEFAULT_PRESET
 
 
 SCORE_HELP = """Score a pair file with a run's recommended export, or any model: labels without code.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pipeline.cli import parse_config
+from pipeline.cli import parse_config, settings_parser
+from pipeline.presets import PRESET_DIR, PRESETS, REPOSITORY, all_presets
 from pipeline.run import open_run, run_name_of, settings_digest
 
 
@@ -60,3 +62,21 @@ def test_run_name_names_the_folder_and_the_manifest_keeps_the_digest(tmp_path: P
     assert run_dir == tmp_path / "tickets-v1"
     assert manifest.settings_digest == settings_digest(config.replace(run_name=None)) != ""
     assert run_name_of("paper", config.replace(run_name=None)) == f"paper-{manifest.settings_digest}"
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_a_preset_is_a_settings_file_that_config_reads(name: str) -> None:
+    from_file, _ = parse_config(["--config", str(PRESET_DIR / f"{name}.yaml"), "--preset", "paper"], "test")
+    assert from_file == PRESETS[name]
+
+
+def test_help_and_the_deployments_describe_each_preset_from_its_file() -> None:
+    """Times are read from the manifest a preset names, so no hand-written time can drift from it."""
+    help_text = "".join(settings_parser("test").format_help().split())  # argparse wraps lines at hyphens too
+    deployments = {d["parameters"]["preset"]: d["description"]
+                   for d in yaml.safe_load((REPOSITORY / "prefect.yaml").read_text())["deployments"]}
+    for name, found in all_presets().items():
+        assert "".join(f"{name} = {found.summary}".split()) in help_text
+        assert deployments.get(name, found.summary) == found.summary
+        if found.measured_by:
+            assert found.measured_minutes is not None, f"{name}: {found.measured_by} is missing"
