@@ -96,7 +96,8 @@ def recommended(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str,
 
 
 def best_export(best_cycle: Mapping[str, int], scores: Mapping[str, Mapping[str, float]], metric: str | None) -> str:
-    """The one export to use: the best on `metric` of every member's bi- and cross-encoder; with nothing scored,
+    """The one export to use: the best on `metric` of every member's bi- and cross-encoder and each kind's ensemble
+    of members; with nothing scored,
     the bi-encoder (it embeds each text once, and it scored above the cross-encoder in every measured run)."""
     chosen = recommended(best_cycle, scores, metric)
     if metric is None:
@@ -181,14 +182,17 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
 
 
 def best_cycles(config: PipelineConfig, result: CycleResult[H]) -> dict[str, int]:
-    """Each export's best cycle on the selection set (the last cycle when nothing is scored)."""
+    """Each export's best cycle on the selection set (the last cycle when nothing is scored). With several members,
+    each kind's ensemble too, when its best cycle is every member's: then the exported members are its models."""
     metric, single = selection_metric(config), len(result.members) == 1
+    names = [*result.members] + ([] if single else [ENSEMBLE])
     chosen = {}
-    for name in result.members:
-        for kind in KINDS:
+    for kind in KINDS:
+        for name in names:
             labels = {c: ScoreRow.of(kind, c, name, single).label for c in range(1, config.cycles + 1)}
-            chosen[ExportKey(kind, None if single else name).label] = config.cycles if metric is None else \
-                max(labels, key=lambda c: result.scores[labels[c]][metric])
+            cycle = config.cycles if metric is None else max(labels, key=lambda c: result.scores[labels[c]][metric])
+            if name != ENSEMBLE or all(chosen[ExportKey(kind, member).label] == cycle for member in result.members):
+                chosen[ExportKey(kind, None if single else name).label] = cycle
     return chosen
 
 

@@ -16,7 +16,7 @@ from models.metrics import selection_metric
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
-from models.reporting.score_rows import KINDS, ExportKey, ScoreRow
+from models.reporting.score_rows import KINDS, ExportKey, ScoreRow, export_folders
 from pipeline.plan import CycleResult, best_export, recommended
 
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
@@ -55,9 +55,9 @@ def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cy
         write_model_card(temp, kind, config, cycle, scores, run_name)
 
 
-def recommended_exports(manifest: RunManifest, metric: str | None) -> dict[str, tuple[str, float | None]]:
-    """Per kind, the recommended export's folder and its value on `metric`."""
-    return {kind: (manifest.exports[key], value)
+def recommended_exports(manifest: RunManifest, metric: str | None) -> dict[str, tuple[list[str], float | None]]:
+    """Per kind, the recommended export's folders (several for an ensemble) and its value on `metric`."""
+    return {kind: (export_folders(manifest.exports, key), value)
             for kind, (key, value) in recommended(manifest.best_cycle, manifest.scores, metric).items()}
 
 
@@ -65,20 +65,21 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     rows = list(manifest.scores.items())
     chosen_by = f"on {METRIC_NAMES[metric]}" if metric else "(no evaluation: the last cycle)"
     best = "; ".join(f"{key} cycle {cycle}" for key, cycle in manifest.best_cycle.items())
-    use = "\n".join(f"- **{kind}-encoder**: `{path}`" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
-                                                          if metric and value is not None else "")
-                    for kind, (path, value) in recommended_exports(manifest, metric).items())
+    use = "\n".join(f"- **{kind}-encoder**: {_named(folders)}" + (f" ({METRIC_NAMES[metric]} {value:.2f})"
+                                                                  if metric and value is not None else "")
+                    for kind, (folders, value) in recommended_exports(manifest, metric).items())
     picked = f", the best on {METRIC_NAMES[metric]}" if metric else ", nothing scored: the bi-encoder"
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} | "
                        f"{e.peak_rss_mb if e.peak_rss_mb is not None else '-'} |" for e in manifest.entries)
     pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
     notes = "".join(f"\n- {note}" for note in manifest.notes)
+    first = _named(export_folders(manifest.exports, manifest.recommended))
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
 Pool: {pool.get("pairs", "-")} pairs.{notes}
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
-**Use `{manifest.exports[manifest.recommended]}`** ({manifest.recommended}-encoder{picked}); `trans-encoder score`
+**Use {first}** ({manifest.recommended}-encoder{picked}); `trans-encoder score`
 takes it by default. Each kind's best:
 {use}
 {versus_start(manifest, metric)}
@@ -98,14 +99,23 @@ Load the recommended exports with sentence-transformers:
 """
 
 
-def usage(chosen: Mapping[str, tuple[str, float | None]]) -> str:
-    """The lines of Python that load the recommended bi- and cross-encoder."""
-    trust = ", trust_remote_code=True" if carries_code(chosen["bi"][0]) else ""  # IS-BERT's n-gram CNN
-    return "\n".join([
-        "from sentence_transformers import CrossEncoder, SentenceTransformer",
-        f"bi = SentenceTransformer({chosen['bi'][0]!r}{trust})        # bi.encode(sentences)",
-        f"cross = CrossEncoder({chosen['cross'][0]!r})         # cross.predict([(a, b), ...]) in [0, 1]",
-    ])
+def _named(folders: list[str]) -> str:
+    """One folder, or an ensemble's members with what to do with them."""
+    quoted = " and ".join(f"`{folder}`" for folder in folders)
+    return quoted if len(folders) == 1 else f"the mean of {quoted}"
+
+
+def usage(chosen: Mapping[str, tuple[list[str], float | None]]) -> str:
+    """The lines of Python that load the recommended bi- and cross-encoder (an ensemble: each member, to average)."""
+    def load(kind: str, loader: str, use: str) -> str:
+        folders = chosen[kind][0]
+        trust = ", trust_remote_code=True" if any(map(carries_code, folders)) else ""  # IS-BERT's n-gram CNN
+        if len(folders) == 1:
+            return f"{kind} = {loader}({folders[0]!r}{trust})        # {use}"
+        return f"{kind} = [{loader}(path{trust}) for path in {folders!r}]  # the mean of each's {use}"
+    return "\n".join(["from sentence_transformers import CrossEncoder, SentenceTransformer",
+                      load("bi", "SentenceTransformer", "cosine of bi.encode(sentences)"),
+                      load("cross", "CrossEncoder", "cross.predict([(a, b), ...]) in [0, 1]")])
 
 
 def versus_start(manifest: RunManifest, metric: str | None) -> str:

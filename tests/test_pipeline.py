@@ -73,6 +73,8 @@ def test_mutual_run_of_two_widths_with_a_frozen_labeller(tiny_models: dict[str, 
         for kind, folder in (("bi", "bi-encoder"), ("cross", "cross-encoder")):
             assert Path(outcome["exports"][f"{member} {kind}"]) == Path(outcome["run_dir"]) / member / folder
     assert {"cycle 1 ensemble bi", "cycle 1 ensemble cross"} <= rows
+    assert outcome["best_cycle"]["ensemble bi"] == outcome["best_cycle"]["ensemble cross"] == 1, \
+        "with one cycle the ensembles' best cycle is every member's, so each may be recommended"
     widths = {sentence_transformers.SentenceTransformer(outcome["exports"][f"{m} bi"], device="cpu")
               .get_embedding_dimension() for m in ("bert32", "bert48")}
     assert widths == {32, 48}, "each member keeps its own width"

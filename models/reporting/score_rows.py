@@ -6,6 +6,7 @@ A manifest stores a row as its label ('cycle 2 minilm-l6 bi') and an export as i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 KINDS: tuple[str, ...] = ("bi", "cross")
 WARM_UP = 0  # the "cycle" of the warm-up's output, scored before cycle 1
@@ -62,3 +63,12 @@ class ScoreRow:
         if first in ("start", "warm-up"):
             return cls(ExportKey.parse(rest), None if first == "start" else WARM_UP)
         raise ValueError(f"{label!r} is not a score row ('start ...', 'warm-up ...' or 'cycle N ...')")
+
+
+def export_folders(exports: Mapping[str, str], key: str) -> list[str]:
+    """The folders behind an export key: its own, or for an ensemble its members' of its kind (the ensemble's score
+    is the mean of theirs). A run exports members only, so every export of the ensemble's kind is a member."""
+    export = ExportKey.parse(key)
+    if export.member != ENSEMBLE:
+        return [exports[key]]
+    return [folder for label, folder in exports.items() if ExportKey.parse(label).kind == export.kind]
