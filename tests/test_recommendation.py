@@ -11,6 +11,7 @@ import pandas as pd
 from flows.score import recommended_export, score_file
 from models.config import PipelineConfig
 from pipeline.plan import CycleResult, best_cycles, best_export
+from pipeline.summary import usage
 
 BEST_CYCLE = {"minilm bi": 1, "minilm cross": 2, "mpnet bi": 1, "mpnet cross": 1}
 
@@ -77,3 +78,10 @@ def test_score_averages_an_ensembles_members(tiny_models: dict[str, Path], tmp_p
 
     each = [scored([folder], f"member{i}") for i, folder in enumerate(folders)]
     assert not np.allclose(each[0], each[1]) and np.allclose(scored(folders, "ensemble"), np.mean(each, axis=0))
+
+
+def test_the_summarys_load_lines_are_python_that_loads_each_member_of_an_ensemble() -> None:
+    lines = usage({"bi": (["/r/a/bi-encoder", "/r/b/bi-encoder"], 87.6), "cross": (["/r/a/cross-encoder"], 87.2)})
+    compile(lines, "summary.md", "exec")
+    assert "for path in ['/r/a/bi-encoder', '/r/b/bi-encoder']" in lines
+    assert "CrossEncoder('/r/a/cross-encoder')" in lines
