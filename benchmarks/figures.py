@@ -39,8 +39,8 @@ MARKER = re.compile(r"<!--fig:(?P<name>[^>]*?)-->(?P<value>.*?)<!--/fig-->")
 # Where a document names a run manifest: each must exist (tests/test_figures.py).
 MANIFEST_PATH = re.compile(r"benchmarks/(?:manifests|memory)/[\w.+-]+\.json")
 # The files that quote figures: the docs, and the places that tell users what a preset costs.
-QUOTING: tuple[str, ...] = ("README.md", "docs/*.md", "benchmarks/*.md", "prefect.yaml", "pipeline/presets.py",
-                            "pipeline/cli.py")
+QUOTING: tuple[str, ...] = ("README.md", "docs/*.md", "benchmarks/*.md", "prefect.yaml", "pipeline/presets/*.yaml",
+                            "pipeline/cli.py", "models/config.py")
 
 # NAME -> (run, reference): `NAME ratio` is the run's wall seconds over the reference's, `NAME speed-up` its inverse.
 RATIOS: dict[str, tuple[str, str]] = {
