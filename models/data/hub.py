@@ -57,15 +57,14 @@ def hub_origin() -> str:
     return f"the hub mirror {mirror} ({HUB_MIRROR_ENV})" if mirror else "the Hugging Face hub"
 
 
-def _dataset_path(dataset_id: str) -> str:
+def _dataset_path(dataset_id: str, mirror: Path | None) -> str:
     """What `datasets.load_dataset` gets: the mirror's folder for the dataset, else the hub id unchanged."""
-    mirror = hub_mirror()
     if mirror is None:
         return dataset_id
     folder = mirror / dataset_id
     if not folder.is_dir():
         raise DataError(f"the hub mirror {mirror} ({HUB_MIRROR_ENV}) has no folder {dataset_id}; download the "
-                        f"dataset repo there (e.g. `huggingface-cli download {dataset_id} --repo-type dataset "
+                        f"dataset repo there (e.g. `hf download {dataset_id} --repo-type dataset "
                         f"--local-dir {folder}`)")
     return str(folder.resolve())
 
@@ -75,8 +74,9 @@ def _load_split(dataset_id: str, split: str, mirror: Path | None) -> LabelledPai
     """One split, read once per process and mirror; datasets is imported here so folder-only runs never need it."""
     import datasets
 
+    path = _dataset_path(dataset_id, mirror)
     try:
-        rows = datasets.load_dataset(_dataset_path(dataset_id), split=split)
+        rows = datasets.load_dataset(path, split=split)
     except (OSError, ValueError) as exc:  # offline, hub unreachable, dataset or split missing
         raise DataError(f"cannot load {dataset_id} ({split}) from {hub_origin()}: {exc}; to read a local copy "
                         f"instead, {DATA_DIR_HINT}") from exc
