@@ -37,6 +37,7 @@ HUB_TEST_SETS: dict[str, HubSplit] = {
     "SICKRelatedness": ("mteb/sickr-sts", "test"),
 }
 HUB_STSB_DEV: HubSplit = ("mteb/stsbenchmark-sts", "validation")
+BENCHMARK_SPLITS: tuple[HubSplit, ...] = (*HUB_TEST_SETS.values(), HUB_STSB_DEV)
 # The pools' parts, in the order the folder reads them: STS12-16 (scored rows only: the hub copies lack the
 # unscored ones), STS-B train, dev and test, and all of SICK.
 HUB_STS_YEARS: tuple[HubSplit, ...] = tuple(HUB_TEST_SETS[name] for name in STS_YEARS)
@@ -123,5 +124,3 @@ def load_stsb_dev_from_hub() -> LabelledPairs:
     """STS-B dev (1,500 pairs) for model selection."""
     return _named("STSBenchmark-dev", HUB_STSB_DEV)
 
-
-BENCHMARK_SPLITS: tuple[HubSplit, ...] = (*HUB_TEST_SETS.values(), HUB_STSB_DEV)
