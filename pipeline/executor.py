@@ -17,7 +17,7 @@ from artifacts.hashing import file_digest, folder_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
-from models.data import benchmark_dir
+from models.data import benchmark_dir, hub_data_identity
 from models.encoders.sources import resolve_model_source
 from pipeline.keys import KeyParts, key_parts, target
 from pipeline.plan import StageCall, StageOutput
@@ -33,9 +33,9 @@ def source_artifact(model: str) -> Artifact:
 
 def data_identity(config: PipelineConfig) -> str:
     """What the benchmark and pool data are, for the keys of the stages that read them: the folder's content, or
-    'hub'; and the user's pool and dev files by content."""
+    the hub splits read, by id and content; and the user's pool and dev files by content."""
     data_dir = benchmark_dir(config.data_dir)
-    identity = folder_digest(data_dir) if data_dir else "hub"
+    identity = folder_digest(data_dir) if data_dir else hub_data_identity(config)
     for path in (config.pool_path, config.dev_pairs):
         if path:
             identity += ":" + file_digest(Path(path))

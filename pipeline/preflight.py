@@ -18,7 +18,17 @@ from huggingface_hub import try_to_load_from_cache
 
 from artifacts.store import StoreUnreachable
 from models.config import PipelineConfig
-from models.data import DataError, benchmark_dir, evaluation_sets, load_run_pool, tidy_note
+from models.data import (
+    BUILT_IN_POOLS,
+    HUB_MIRROR_ENV,
+    DataError,
+    benchmark_dir,
+    evaluation_sets,
+    hub_mirror,
+    load_run_pool,
+    pool_origin_note,
+    tidy_note,
+)
 from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
 from models.encoders.sources import ModelSourceError, resolve_model_source
@@ -44,12 +54,9 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
     with input_errors(debug):
         check_out(out)
         check_hub_models(config)
+        check_hub_data(config)
         for note in input_notes(config):
             print(f"note: {note}", file=sys.stderr)
-        if config.scores_sts and benchmark_dir(config.data_dir) is None and not hub_reachable():
-            raise DataError("--eval sts: the STS benchmarks are not found locally (--data-dir or STS_DATA_DIR) and "
-                            "the Hugging Face hub cannot be reached; pass --data-dir, or --eval dev --dev-pairs FILE, "
-                            "or --eval none")
         evaluation_sets(config)
 
 
@@ -63,10 +70,30 @@ def check_model_reachable(model: str) -> None:
     source = resolve_model_source(model)
     if Path(source).is_dir() or isinstance(try_to_load_from_cache(source, "config.json"), str):
         return
-    if os.environ.get("HF_HUB_OFFLINE") or not hub_reachable():
+    if hub_out_of_reach():
         raise DataError(f"model {model!r} is not a local folder or an installed name ({', '.join(SHORT_NAMES)}), "
                         "and the Hugging Face hub cannot be reached to fetch it; pass a model folder or an "
                         "installed name")
+
+
+def check_hub_data(config: PipelineConfig) -> None:
+    """With no STS folder and no hub mirror, a built-in pool and the benchmarks come from the hub: offline, one line
+    says what to pass instead, before anything is fetched or retried."""
+    if benchmark_dir(config.data_dir) is not None or hub_mirror() is not None:
+        return
+    needs = [f"pool {config.pool!r}"] * (config.pool in BUILT_IN_POOLS) + ["the STS benchmarks"] * config.scores_sts
+    if not needs or not hub_out_of_reach():
+        return
+    own_pairs = ("--pool custom --pool-path FILE --dev-pairs FILE (your own pairs)" if config.pool in BUILT_IN_POOLS
+                 else "--eval dev --dev-pairs FILE, or --eval none")
+    raise DataError(f"{' and '.join(needs)} come from an STS data folder or the Hugging Face hub, and the hub cannot "
+                    f"be reached; pass --data-dir DIR (or set STS_DATA_DIR; or {HUB_MIRROR_ENV}=DIR, a local copy of "
+                    f"the mteb datasets), or {own_pairs}")
+
+
+def hub_out_of_reach() -> bool:
+    """HF_HUB_OFFLINE is set, or one quick connection attempt fails."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"} or not hub_reachable()
 
 
 def check_out(out: Path) -> None:
@@ -115,7 +142,7 @@ def input_notes(config: PipelineConfig) -> tuple[str, ...]:
     removed, and per member how many inputs each training stage will cut at its max length."""
     pool = load_run_pool(config)
     tidy = tidy_note(pool.attrs.get("tidy", {}))
-    notes = [f"{config.pool_path}: {tidy}"] if tidy else []
+    notes = [note for note in (pool_origin_note(pool, config.pool), tidy and f"{config.pool_path}: {tidy}") if note]
     for name, model in member_names(config.members).items():
         source = Path(resolve_model_source(model))
         if not source.is_dir():  # a hub id: its tokenizer arrives with the model, when the run loads it

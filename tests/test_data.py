@@ -205,11 +205,6 @@ def test_unknown_pool() -> None:
         load_pool("wiki")
 
 
-def test_built_in_pool_needs_data_dir() -> None:
-    with pytest.raises(DataError, match="STS_DATA_DIR"):
-        load_pool("sts")
-
-
 def test_custom_without_path() -> None:
     with pytest.raises(DataError, match="path"):
         load_pool("custom")

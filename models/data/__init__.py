@@ -9,8 +9,9 @@ import pandas as pd
 
 from models.config import PipelineConfig
 from models.data.errors import DataError
+from models.data.hub import BENCHMARK_SPLITS, HUB_MIRROR_ENV, hub_identity, hub_mirror
 from models.data.labelled import load_labelled_pairs
-from models.data.pools import POOLS, load_pool
+from models.data.pools import BUILT_IN_POOLS, POOLS, load_pool
 from models.data.sts import TEST_SETS, LabelledPairs, load_stsb_dev, load_test_sets
 
 DEV = "dev"  # STS-B dev: chooses the best cycle on the benchmarks
@@ -23,7 +24,12 @@ __all__ = [
     "with_evaluation",
     "tidy_note",
     "DataError",
+    "BUILT_IN_POOLS",
+    "HUB_MIRROR_ENV",
     "benchmark_dir",
+    "hub_data_identity",
+    "hub_mirror",
+    "pool_origin_note",
     "LabelledPairs",
     "POOLS",
     "TEST_SETS",
@@ -58,7 +64,8 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
     """
     pool = load_pool(config.pool, benchmark_dir(config.data_dir), Path(config.pool_path) if config.pool_path else None,
                      config.text_a, config.text_b, config.strict, config.encoding)
-    tidy = pool.attrs.get("tidy", {})
+    attrs = dict(pool.attrs)
+    tidy = attrs.get("tidy", {})
     if config.max_pairs and config.max_pairs < len(pool):
         pool = pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
     minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))
@@ -67,17 +74,33 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
         raise DataError(f"{config.pool_path or config.pool}: the pool has {len(pool)} usable pairs"
                         f"{f' (after the tidying: {tidied})' if tidied else ''}, fewer than one training batch; give "
                         f"at least {minimum} pairs (or lower --bi-batch-size / --cross-batch-size)")
-    pool.attrs["tidy"] = tidy
+    pool.attrs.update(attrs)
     return pool
 
 
+def pool_origin_note(pool: pd.DataFrame, name: str) -> str:
+    """Where a built-in pool came from, in words ('' for a custom pool): the folder's and the hub's differ in
+    size (the hub copies lack the unscored STS15/16 rows)."""
+    origin = pool.attrs.get("origin")
+    return f"pool {name!r}: {len(pool):,} pairs from {origin}" if origin else ""
+
+
+def hub_data_identity(config: PipelineConfig) -> str:
+    """The hub data a run without an STS folder reads (the built-in pool's splits, the benchmarks when it scores
+    them), by dataset id and content."""
+    pool_splits = load_pool(config.pool).attrs["hub_splits"] if config.pool in BUILT_IN_POOLS else []
+    return hub_identity([*pool_splits, *(BENCHMARK_SPLITS if config.scores_sts else ())])
+
+
 def with_evaluation(config: PipelineConfig) -> PipelineConfig:
-    """The run's --eval made explicit: sts when the STS data is found locally, else dev with --dev-pairs,
-    else none. The hub is used only when --eval sts is asked for without a local folder."""
+    """The run's --eval made explicit: sts when the STS benchmarks are at hand (the folder is found; or, with no
+    folder, a hub mirror is set or the built-in pool comes from the hub anyway), else dev with --dev-pairs, else
+    none. Offline, preflight ends a run that needs the hub with one line before any work."""
     if config.eval is not None:
         return config
     local = benchmark_dir(config.data_dir)
-    return config.replace(eval="sts" if local is not None and local.is_dir() else "dev" if config.dev_pairs else "none")
+    at_hand = local.is_dir() if local is not None else hub_mirror() is not None or config.pool in BUILT_IN_POOLS
+    return config.replace(eval="sts" if at_hand else "dev" if config.dev_pairs else "none")
 
 
 def evaluation_sets(config: PipelineConfig) -> dict[str, LabelledPairs]:

@@ -15,10 +15,10 @@ from typing import Callable
 
 import pandas as pd
 
-from models.data.errors import DATA_DIR_HINT, DataError
+from models.data.errors import DataError
+from models.data.hub import HUB_SICK, HUB_STS_YEARS, HUB_STSB_SPLITS, HubSplit, hub_origin, load_hub_split
 from models.data.sts import STS_YEARS, STSB_SPLITS, read_sts_year, read_stsb_split, read_tsv_columns, require_dir
 
-POOLS: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
 SICK_FULL_FILE = "SICK_annotated.txt"
 TEXT_OPTIONS = "--text-a/--text-b"
 
@@ -31,40 +31,90 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _stsb_pool(data_dir: Path) -> pd.DataFrame:
-    """STS-B train+dev+test: 8,628 pairs."""
-    splits = [read_stsb_split(data_dir, split, f"STSBenchmark-{split}") for split in STSB_SPLITS]
-    return _concat([_frame(pairs.sentences1, pairs.sentences2) for pairs in splits])
+class FolderPairs:
+    """The pools' parts read from an STS data folder."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = require_dir(data_dir)
+        self.origin = f"the STS folder {data_dir}"
+
+    def stsb(self) -> list[pd.DataFrame]:
+        """STS-B train, dev and test."""
+        return [_frame(pairs.sentences1, pairs.sentences2)
+                for pairs in (read_stsb_split(self.data_dir, split, f"STSBenchmark-{split}") for split in STSB_SPLITS)]
+
+    def sts_years(self) -> list[pd.DataFrame]:
+        """Every STS12-16 row, scored or not."""
+        return [_frame([row[0] for row in rows], [row[1] for row in rows])
+                for rows in (read_sts_year(self.data_dir, name) for name in STS_YEARS)]
+
+    def sick(self) -> list[pd.DataFrame]:
+        """The full SICK release (train+trial+test): 9,840 pairs."""
+        return [_frame(*read_tsv_columns(self.data_dir / "sickr" / SICK_FULL_FILE, ["sentence_A", "sentence_B"]))]
 
 
-def _sts_pool(data_dir: Path) -> pd.DataFrame:
-    """Every STS12-16 row (scored or not) then all of STS-B, deduplicated on the ordered pair.
+class HubPairs:
+    """The pools' parts read from the mteb datasets on the hub (or its mirror); `read` records each split read."""
 
-    STS12-16 alone dedupe to 25,501; STS-B mostly repeats their pairs, so the union is 27,237,
-    the count of the Trans-Encoder protocol (adding STS-B without deduplication gives 34,129).
+    def __init__(self) -> None:
+        self.origin = hub_origin()
+        self.read: list[HubSplit] = []
+
+    def _frames(self, hub_splits: tuple[HubSplit, ...]) -> list[pd.DataFrame]:
+        self.read.extend(hub_splits)
+        return [_frame(pairs.sentences1, pairs.sentences2) for pairs in map(load_hub_split, hub_splits)]
+
+    def stsb(self) -> list[pd.DataFrame]:
+        """mteb/stsbenchmark-sts train, validation and test."""
+        return self._frames(HUB_STSB_SPLITS)
+
+    def sts_years(self) -> list[pd.DataFrame]:
+        """STS12-16 test as mteb holds them: scored rows only."""
+        return self._frames(HUB_STS_YEARS)
+
+    def sick(self) -> list[pd.DataFrame]:
+        """mteb/sickr-sts test: the 9,927 SemEval SICK pairs (train, trial and test)."""
+        return self._frames((HUB_SICK,))
+
+
+PairSource = FolderPairs | HubPairs
+
+
+def _stsb_pool(source: PairSource) -> pd.DataFrame:
+    """STS-B train+dev+test: 8,628 pairs (folder and hub)."""
+    return _concat(source.stsb())
+
+
+def _sts_pool(source: PairSource) -> pd.DataFrame:
+    """Every STS12-16 row then all of STS-B, deduplicated on the ordered pair.
+
+    From the folder (unscored rows included) STS12-16 alone dedupe to 25,501; STS-B mostly repeats their pairs, so
+    the union is 27,237, the count of the Trans-Encoder protocol (adding STS-B without deduplication gives 34,129).
+    The hub copies hold scored rows only (STS15 3,000 of 8,500 rows, STS16 1,186 of 9,183), so the hub's pool is
+    13,879 pairs (measured on the mteb layout built from the folder's scored rows, tests/hub_mirror.py).
     """
-    rows = [row for name in STS_YEARS for row in read_sts_year(data_dir, name)]
-    years = _frame([row[0] for row in rows], [row[1] for row in rows])
-    return _concat([years, _stsb_pool(data_dir)]).drop_duplicates(ignore_index=True)
+    return _concat([*source.sts_years(), _stsb_pool(source)]).drop_duplicates(ignore_index=True)
 
 
-def _sickr_pool(data_dir: Path) -> pd.DataFrame:
-    """All 9,840 pairs of the full SICK release (train+trial+test)."""
-    sentences1, sentences2 = read_tsv_columns(data_dir / "sickr" / SICK_FULL_FILE, ["sentence_A", "sentence_B"])
-    return _frame(sentences1, sentences2)
+def _sickr_pool(source: PairSource) -> pd.DataFrame:
+    """All of SICK, not deduplicated: 9,840 pairs from the folder's full release, 9,927 from the hub."""
+    return _concat(source.sick())
 
 
-def _sts_sickr_pool(data_dir: Path) -> pd.DataFrame:
-    """The default pool: sts then sickr, no deduplication across them (37,077)."""
-    return _concat([_sts_pool(data_dir), _sickr_pool(data_dir)])
+def _sts_sickr_pool(source: PairSource) -> pd.DataFrame:
+    """The default pool: sts then sickr, no deduplication across them: 37,077 from the folder, 23,806 (13,879 +
+    9,927) from the hub."""
+    return _concat([_sts_pool(source), _sickr_pool(source)])
 
 
-_BUILT_IN: dict[str, Callable[[Path], pd.DataFrame]] = {
+_BUILT_IN: dict[str, Callable[[PairSource], pd.DataFrame]] = {
     "stsb": _stsb_pool,
     "sts": _sts_pool,
     "sickr": _sickr_pool,
     "sts_sickr": _sts_sickr_pool,
 }
+BUILT_IN_POOLS: tuple[str, ...] = tuple(_BUILT_IN)
+POOLS: tuple[str, ...] = (*BUILT_IN_POOLS, "custom")
 
 
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
@@ -217,11 +267,16 @@ def load_pool(
     strict: bool = False,
     encoding: str = "utf-8",
 ) -> pd.DataFrame:
-    """The unlabelled pair pool `name`: a built-in one from data_dir, or `custom` from path."""
+    """The unlabelled pair pool `name`: `custom` from path, or a built-in one from data_dir, else from the hub (or
+    its mirror). A built-in pool says where it came from in `frame.attrs["origin"]`, and a hub one which dataset
+    splits it read in `frame.attrs["hub_splits"]`."""
     if name not in POOLS:
         raise DataError(f"unknown pool {name!r}; choose one of {', '.join(POOLS)}")
     if name == "custom":
         return load_custom_pool(path, text_a, text_b, strict, encoding)
-    if data_dir is None:
-        raise DataError(f"pool {name!r} is read from the STS data folder; {DATA_DIR_HINT}")
-    return _BUILT_IN[name](require_dir(Path(data_dir)))
+    source = FolderPairs(Path(data_dir)) if data_dir is not None else HubPairs()
+    pool = _BUILT_IN[name](source)
+    pool.attrs["origin"] = source.origin
+    if isinstance(source, HubPairs):
+        pool.attrs["hub_splits"] = list(dict.fromkeys(source.read))
+    return pool
