@@ -1,4 +1,4 @@
-"""Every bad input we know of, fed to `python -m flows.full_cycle`, and what the user sees: docs/BAD_INPUTS.md.
+"""Every bad input we know of, fed to `train`, `score` and `evaluate`, and what the user sees: docs/BAD_INPUTS.md.
 
 Each case is a real command on a real (small, generated) file; the table records its exit code and its
 stderr as printed, so the doc cannot drift from the code.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import os
 import subprocess
@@ -27,10 +28,20 @@ REPO = Path(__file__).resolve().parent.parent
 GOOD_ROWS = [(f"how do I reset my password {i}", f"password reset steps {i}") for i in range(200)]
 
 
+# The command a case runs -> its module (`trans-encoder COMMAND` runs the same `main`).
+COMMANDS: dict[str, str] = {"train": "flows.full_cycle", "score": "flows.score", "evaluate": "flows.evaluate"}
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
     make: Callable[[Path], list[str]]  # writes its files under the folder, returns the command's flags
+    command: str = "train"
+
+    def argv(self, flags: list[str], folder: Path) -> list[str]:
+        """The flags with what keeps the case in its temp folder: `--out` there, and no frozen labeller to train."""
+        out = [] if "--out" in flags else ["--out", str(folder / ("out" if self.command == "train" else "out.json"))]
+        return (["--labellers", ""] if self.command == "train" else []) + [*flags, *out]
 
 
 def _csv(folder: Path, name: str, rows: list[tuple[object, object]],
@@ -94,6 +105,19 @@ CASES: tuple[Case, ...] = (
                                                           str(_model_folder(d))]),
     Case("a model name that is not installed or a folder", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)),
                                                                        "--model", "no-such-model-xyz"]),
+    Case("score: the pair file is missing", lambda d: ["minilm-l6", str(d / "absent.csv")], "score"),
+    Case("score: text columns named otherwise",
+         lambda d: ["minilm-l6", str(_csv(d, "pairs.csv", GOOD_ROWS, ("question", "answer")))], "score"),
+    Case("score: a run folder that has not finished",
+         lambda d: [str(_write(d, "manifest.json", b"{}").parent), str(_csv(d, "pairs.csv", GOOD_ROWS))], "score"),
+    Case("score: a model name that is not installed or a folder",
+         lambda d: ["no-such-model-xyz", str(_csv(d, "pairs.csv", GOOD_ROWS))], "score"),
+    Case("evaluate: the STS benchmarks offline with no STS folder", lambda d: ["minilm-l6"], "evaluate"),
+    Case("evaluate: a model name that is not installed or a folder",
+         lambda d: ["no-such-model-xyz", "--skip-sts", "--pairs",
+                    str(_csv(d, "dev.csv", GOOD_ROWS[:3], label=[1, 0, 1]))], "evaluate"),
+    Case("evaluate: labelled pairs without their label column",
+         lambda d: ["minilm-l6", "--skip-sts", "--pairs", str(_csv(d, "dev.csv", GOOD_ROWS[:3]))], "evaluate"),
     Case("--out is a file", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--out",
                                        str(_write(d, "runs", b"a file"))]),
 )
@@ -105,9 +129,9 @@ def run_case(case: Case, in_process: bool = False) -> tuple[list[str], int, str]
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         flags = case.make(folder)
-        out = [] if "--out" in flags else ["--out", str(folder / "out")]  # a default --out away from the repo
-        argv = ["--labellers", "", *flags, *out]
-        code, stderr = _call_main(argv) if in_process else _call_process(argv)
+        module = COMMANDS[case.command]
+        argv = case.argv(flags, folder)
+        code, stderr = _call_main(module, argv) if in_process else _call_process(module, argv)
         shown = lambda text: text.replace(temp, "DIR")  # noqa: E731
         return [shown(flag) for flag in flags], code, shown(stderr.strip())
 
@@ -117,18 +141,17 @@ def offline_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("STS_DATA_DIR", HUB_MIRROR_ENV)} | {"HF_HUB_OFFLINE": "1"}
 
 
-def _call_process(argv: list[str]) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-m", "flows.full_cycle", *argv], cwd=REPO, env=offline_env(),
+def _call_process(module: str, argv: list[str]) -> tuple[int, str]:
+    done = subprocess.run([sys.executable, "-m", module, *argv], cwd=REPO, env=offline_env(),
                           capture_output=True, text=True, timeout=300)
     return done.returncode, done.stderr
 
 
-def _call_main(argv: list[str]) -> tuple[int, str]:
-    """`flows.full_cycle.main(argv)` in `offline_env()`; an exception other than SystemExit propagates (a bug)."""
-    from flows.full_cycle import main as cli_main
-
+def _call_main(module: str, argv: list[str]) -> tuple[int, str]:
+    """`module.main(argv)` in `offline_env()`; an exception other than SystemExit propagates (a bug)."""
+    cli_main = importlib.import_module(module).main
     stderr = io.StringIO()
-    program, sys.argv[0] = sys.argv[0], str(REPO / "flows" / "full_cycle.py")  # argparse's prog, as `-m` sets it
+    program, sys.argv[0] = sys.argv[0], str(REPO / f"{module.replace('.', '/')}.py")  # argparse's prog, as `-m` sets it
     try:
         with contextlib.redirect_stderr(stderr), mock.patch.dict(os.environ, offline_env(), clear=True):
             cli_main(argv)
@@ -142,20 +165,24 @@ def _call_main(argv: list[str]) -> tuple[int, str]:
 def table_row(case: Case, flags: list[str], code: int, stderr: str) -> str:
     """The case's row of docs/BAD_INPUTS.md (a test compares every row with what the case prints today)."""
     cell = stderr.replace("|", "\\|").replace("\n", "<br>")
-    return f"| {case.name} | `{' '.join(flags)}` | {code} | {cell} |"
+    return f"| {case.name} | `trans-encoder {case.command} {' '.join(flags)}` | {code} | {cell} |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "BAD_INPUTS.md")
+    parser.add_argument("--in-process", action="store_true",
+                        help="call each command's main here instead of starting a process per case (the same output: "
+                             "tests/test_cli.py compares the two; about 30 s less per case on 2 busy cores)")
     args = parser.parse_args()
+    how = "its command's `main`, called in one process," if args.in_process else "a real process"
     lines = ["# Bad inputs and what the user sees", "",
-             "Generated by `python -m benchmarks.bad_inputs`: each row ran `python -m flows.full_cycle --labellers '' "
-             "FLAGS` offline with no STS folder and no hub mirror; DIR is the case's temp folder. Exit 2 is an input "
-             "error, found before any model loads.", "",
-             "| case | flags | exit | stderr |", "|---|---|---|---|"]
+             f"Generated by `python -m benchmarks.bad_inputs`: each row ran {how} offline with no STS folder and no "
+             "hub mirror (`train` also with `--labellers ''`, and every command with `--out` in the case's temp "
+             "folder, shown as DIR). Exit 2 is an input error, found before any model loads.", "",
+             "| case | command | exit | stderr |", "|---|---|---|---|"]
     for case in CASES:
-        flags, code, stderr = run_case(case)
+        flags, code, stderr = run_case(case, args.in_process)
         print(f"{case.name}: exit {code}\n  {stderr}", flush=True)
         lines.append(table_row(case, flags, code, stderr))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from models.reporting.report import table_records, text_table
 from models.reporting.score_rows import ExportKey
 from models.runtime import Runtime
 from pipeline.cli import evaluate_parser
-from pipeline.preflight import check_model_reachable, input_errors
+from pipeline.preflight import check_model_reachable, check_sts_at_hand, input_errors
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
@@ -128,7 +128,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> dict[str
     args = evaluate_parser(prog).parse_args(argv)
     if args.skip_sts and not args.pairs:
         evaluate_parser(prog).error("--skip-sts leaves nothing to score; give --pairs FILE")
-    with input_errors():  # every model named and the pair file, checked before the flow starts
+    with input_errors():  # the benchmarks, every model named and the pair file, checked before the flow starts
+        check_sts_at_hand(args.data_dir, [] if args.skip_sts else ["the STS benchmarks"],
+                          "--pairs FILE --skip-sts (your own labelled pairs)")
         for model in args.models:
             if not (Path(model) / "manifest.json").is_file():
                 check_model_reachable(model)

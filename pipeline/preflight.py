@@ -79,16 +79,20 @@ def check_model_reachable(model: str) -> None:
 def check_hub_data(config: PipelineConfig) -> None:
     """With no STS folder and no hub mirror, a built-in pool and the benchmarks come from the hub: offline, one line
     says what to pass instead, before anything is fetched or retried."""
-    if benchmark_dir(config.data_dir) is not None or hub_mirror() is not None:
-        return
     needs = [f"pool {config.pool!r}"] * (config.pool in BUILT_IN_POOLS) + ["the STS benchmarks"] * config.scores_sts
-    if not needs or not hub_out_of_reach():
-        return
     own_pairs = ("--pool custom --pool-path FILE --dev-pairs FILE (your own pairs)" if config.pool in BUILT_IN_POOLS
                  else "--eval dev --dev-pairs FILE, or --eval none")
+    check_sts_at_hand(config.data_dir, needs, own_pairs)
+
+
+def check_sts_at_hand(data_dir: str | None, needs: list[str], instead: str) -> None:
+    """What `needs` names is read from the STS folder, a hub mirror or the hub: when none is at hand, one line says
+    what to pass (or `instead`)."""
+    if not needs or benchmark_dir(data_dir) is not None or hub_mirror() is not None or not hub_out_of_reach():
+        return
     raise DataError(f"{' and '.join(needs)} come from an STS data folder or the Hugging Face hub, and the hub cannot "
                     f"be reached; pass --data-dir DIR (or set STS_DATA_DIR; or {HUB_MIRROR_ENV}=DIR, a local copy of "
-                    f"the mteb datasets), or {own_pairs}")
+                    f"the mteb datasets), or {instead}")
 
 
 def hub_out_of_reach() -> bool:

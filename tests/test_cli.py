@@ -87,12 +87,14 @@ def test_an_unexpected_error_keeps_its_traceback_and_says_how_to_resume(
 
 def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_traceback_as_the_doc_shows() -> None:
     """benchmarks/bad_inputs.py's cases through the CLI's `main` offline, each printing today what its row of
-    docs/BAD_INPUTS.md says (so the doc cannot drift); the first and a usage error also as a real process, so the
+    docs/BAD_INPUTS.md says (so the doc cannot drift); the first, a usage error and an `evaluate` case also as a real
+    process, so the
     in-process call is known to show what the user sees."""
     from benchmarks.bad_inputs import CASES, run_case, table_row
 
     usage_error = next(case for case in CASES if case.name == "unknown choice")
-    for case in (CASES[0], usage_error):
+    evaluate = next(case for case in CASES if case.command == "evaluate")
+    for case in (CASES[0], usage_error, evaluate):
         assert run_case(case) == run_case(case, in_process=True), case.name
     documented = [line for line in (REPO_ROOT / "docs" / "BAD_INPUTS.md").read_text().splitlines()
                   if line.startswith("| ") and not line.startswith("| case |")]
