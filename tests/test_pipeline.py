@@ -206,4 +206,4 @@ def test_an_isbert_warm_up_carries_its_ngram_cnn_through_the_cycle_into_the_expo
     assert "trust_remote_code=True" in (export / "README.md").read_text()
     assert "trust_remote_code=True" in (Path(outcome["run_dir"]) / "summary.md").read_text()
     model = sentence_transformers.SentenceTransformer(str(export), device="cpu", trust_remote_code=True)
-    assert model.get_sentence_embedding_dimension() == 3 * 256
+    assert model.get_embedding_dimension() == 3 * 256
