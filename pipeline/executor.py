@@ -19,6 +19,7 @@ from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import benchmark_dir
 from models.encoders.sources import resolve_model_source
+from models.stop import check_stop
 from pipeline.keys import KeyParts, key_parts, target
 from pipeline.plan import StageCall, StageOutput
 from pipeline.registry import STAGES
@@ -89,6 +90,7 @@ class StoreExecutor:
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
         outputs = []
         for call in calls:
+            check_stop()  # a stop asked for between stages starts no other
             parts, path = self.locate(call)
             self.log(f"starting {call.title}")
             stored = Store.verified(path)
