@@ -50,8 +50,7 @@ class PrefectExecutor(StoreExecutor):
             check_stop()  # a stop asked for between stages submits no other
             parts, target = self.locate(call)
             self.log(f"starting {call.title}")
-            bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR,
-                                                         refresh_cache=Store.verified(target) is None)
+            bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR)
             with placement(self.engine, call.stage):
                 submitted.append((parts, bound.submit(stage=call.stage, context=self.context(call, target),
                                                       title=call.title)))
