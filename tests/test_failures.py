@@ -2,11 +2,13 @@
 a model folder killed or out of space mid-save is never taken as finished."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import signal
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,11 @@ import pytest
 import torch
 
 import artifacts.pairs
+from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Store
 from flows.plain import main as plain_main
 from models.training.trainer import OptimSettings, TrainingDiverged, train
+from pipeline.stopping import finished_stages, stop_line
 from tests.conftest import REPO_ROOT
 
 
@@ -161,3 +165,16 @@ def test_sigkill_during_a_model_save_leaves_no_folder_a_later_run_takes_as_finis
     left = [path.name for path in target.parent.iterdir()]
     assert len(left) == 1 and left[0].startswith(f".{target.name}.tmp-"), left
     assert (target.parent / left[0] / "model.safetensors").is_file(), "the kill came after the weights were written"
+
+
+def test_the_stop_line_names_only_the_stages_this_run_finished(tmp_path: Path) -> None:
+    manifest_path = tmp_path / "manifest.json"
+    pool = ManifestEntry("pool", None, "store/pool/k.parquet", "d", "ran", 0.1, title="pool")
+    earlier = RunManifest("cpu-1", {}, "cmd", started="2020-01-01T00:00:00+00:00", entries=[pool])
+    earlier.write(manifest_path)
+    since = datetime.now(timezone.utc)
+    assert finished_stages(manifest_path, since) == [], "the folder's earlier run finished them, not this one"
+    RunManifest("cpu-1", {}, "cmd", entries=[dataclasses.replace(pool, status="cached")]).write(manifest_path)
+    assert finished_stages(manifest_path, since) == ["pool"]
+    assert stop_line(signal.SIGTERM, ["pool"], "python -m flows.plain") == \
+        "stopped by SIGTERM: 1 stage(s) finished and are stored (pool); resume with: python -m flows.plain"
