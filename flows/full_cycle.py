@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.exceptions import TerminationSignal
 
 from artifacts.manifest import RunManifest
 from artifacts.store import Artifact, Store
@@ -21,6 +22,7 @@ from flows.server import scoped_api
 from models.config import PipelineConfig
 from models.data import DataError, with_evaluation
 from models.reporting.report import table_records, text_table
+from models.stop import check_stop, request_stop
 from pipeline.cli import parse_config
 from pipeline.executor import PlannedStage, RunInputs, StoreExecutor
 from pipeline.parameters import EngineName, PresetName, RunSettings, overrides
@@ -28,6 +30,7 @@ from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
 from pipeline.presets import preset as make_preset
 from pipeline.run import plan_run, plan_table, run_name_of, run_pipeline
+from pipeline.stopping import stop_on_signals
 from tasks.stage_tasks import STAGE_TASKS
 
 RESULTS_DIR = ".prefect-results"
@@ -44,16 +47,20 @@ class PrefectExecutor(StoreExecutor):
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
         submitted = []
         for call in calls:
+            check_stop()  # a stop asked for between stages submits no other
             parts, target = self.locate(call)
             self.log(f"starting {call.title}")
-            bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR,
-                                                         refresh_cache=Store.verified(target) is None)
+            bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR)
             with placement(self.engine, call.stage):
                 submitted.append((parts, bound.submit(stage=call.stage, context=self.context(call, target),
                                                       title=call.title)))
         outputs = []
         for call, (parts, future) in zip(calls, submitted):
-            result = future.result()  # raises the stage's own error when it failed
+            try:
+                result = future.result()  # raises the stage's own error when it failed
+            except TerminationSignal as termination:  # Prefect's SIGTERM handler raises it here, in this thread:
+                request_stop(termination.signal)  # the task thread stops at its next step, so the flow can end
+                raise
             outputs.append(self.record(call, parts, result, "cached" if future.state.name == "Cached" else "ran"))
         return outputs
 
@@ -115,7 +122,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     command = shlex.join([sys.executable, "-m", "flows.full_cycle", *(argv if argv is not None else sys.argv[1:])])
-    with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug), scoped_api():
+    run_dir = Path(args.out) / run_name_of(args.preset, config)
+    # the stop line comes after the temporary server has stopped: it is the command's last line
+    with resume_hint(run_dir, args.debug), stop_on_signals(run_dir / "manifest.json", command), scoped_api():
         full_cycle.with_options(task_runner=runner)(preset=args.preset, settings=args.settings,
                                                     out=args.out, command=command, engine=args.engine)
 

@@ -6,6 +6,8 @@ a rerun skips finished stages here too. It writes the run folder (manifest, summ
 """
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,6 +18,7 @@ from pipeline.cli import parse_config
 from pipeline.executor import StoreExecutor
 from pipeline.preflight import preflight, resume_hint
 from pipeline.run import plan_run, plan_table, run_name_of, run_pipeline
+from pipeline.stopping import stop_on_signals
 
 
 def run_plain(preset: str, config: PipelineConfig, out: Path, command: str = "") -> dict[str, Any]:
@@ -32,8 +35,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     if args.plan:
         print(plan_table(plan_run(args.preset, config, Path(args.out))))
         return
-    with resume_hint(Path(args.out) / run_name_of(args.preset, config), args.debug):
-        outcome = run_plain(args.preset, config, Path(args.out))
+    command = shlex.join([sys.executable, "-m", "flows.plain", *(argv if argv is not None else sys.argv[1:])])
+    run_dir = Path(args.out) / run_name_of(args.preset, config)
+    with resume_hint(run_dir, args.debug), stop_on_signals(run_dir / "manifest.json", command):
+        outcome = run_plain(args.preset, config, Path(args.out), command)
     print(text_table(list(outcome["scores"].items())))
     print(f"best cycle per export: {outcome['best_cycle']}; exports: {outcome['exports']}")
 

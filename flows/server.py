@@ -28,7 +28,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGTERM when the parent dies, however it dies."""
+    """Runs in the child between fork and exec: SIGTERM when the parent dies, however it dies; and a process group
+    of its own, so a Ctrl-C at the terminal reaches only the command, which records the stopped run on this
+    server before it stops it."""
+    os.setpgrp()
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 

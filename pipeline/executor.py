@@ -19,6 +19,7 @@ from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
 from models.data import benchmark_dir, hub_data_identity
 from models.encoders.sources import resolve_model_source
+from models.stop import check_stop
 from pipeline.keys import KeyParts, key_parts, target
 from pipeline.plan import StageCall, StageOutput
 from pipeline.registry import STAGES
@@ -89,12 +90,12 @@ class StoreExecutor:
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
         outputs = []
         for call in calls:
+            check_stop()  # a stop asked for between stages starts no other
             parts, path = self.locate(call)
             self.log(f"starting {call.title}")
-            stored = Store.verified(path)
+            stored = STAGES[call.stage].stored(path)
             if stored is not None:
-                result = StageResult(stored, STAGES[call.stage].stored_metrics(stored))
-                outputs.append(self.record(call, parts, result, "cached"))
+                outputs.append(self.record(call, parts, stored, "cached"))
                 continue
             outputs.append(self.record(call, parts, STAGES[call.stage].execute(self.context(call, path)), "ran"))
         return outputs
@@ -139,10 +140,10 @@ class Planner(StoreExecutor):
         outputs = []
         for call in calls:
             parts, path = self.locate(call)
-            stored = Store.verified(path)
+            stored = STAGES[call.stage].stored(path)
             if stored is not None:
                 self.stages.append(PlannedStage(call.title, call.stage, parts.key, "cached", ""))
-                outputs.append(StageOutput(stored, STAGES[call.stage].stored_metrics(stored)))
+                outputs.append(StageOutput(stored.artifact, stored.metrics))
                 continue
             self.stages.append(PlannedStage(call.title, call.stage, parts.key, "will run", self.why(call, parts)))
             planned = Artifact(str(path), "", parts.key)

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import socket
 import sys
 import traceback
@@ -133,11 +134,24 @@ def actionable(error: BaseException) -> str | None:
         return f"{error}; nothing of that stage was stored"
     if isinstance(error, StoreUnreachable):
         return str(error)
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        where = f" writing {error.filename}" if error.filename else ""
-        return (f"no space left on the disk{where} ({error.strerror}); the unfinished file was removed. "
+    if os_error_number(error) in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {error.filename}" if getattr(error, "filename", None) else ""
+        reason = error.strerror if isinstance(error, OSError) else os.strerror(os_error_number(error) or 0)
+        return (f"no space left on the disk{where} ({reason}); the unfinished file or model folder was removed. "
                 "Free some space on that disk")
     return None
+
+
+RUST_IO_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def os_error_number(error: BaseException) -> int | None:
+    """The operating system's error number behind a failure: an OSError's, or the one a Rust writer (safetensors
+    saving a model, tokenizers) quotes in its message as '(os error 28)', since it raises no OSError."""
+    if isinstance(error, OSError):
+        return error.errno
+    found = RUST_IO_ERROR.search(str(error))
+    return int(found[1]) if found else None
 
 
 @functools.lru_cache(maxsize=4)

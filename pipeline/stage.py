@@ -103,6 +103,12 @@ class Stage:
         if not self.module:
             object.__setattr__(self, "module", self.run.__module__)
 
+    def stored(self, target: Path) -> StageResult | None:
+        """The output already at `target`, when its digest verifies (the store alone says what is cached), else
+        None: the stage must run."""
+        artifact = Store.verified(target)
+        return None if artifact is None else StageResult(artifact, self.stored_metrics(artifact))
+
     def execute(self, context: StageContext) -> StageResult:
         """Run into `context.target` (each stage writes it atomically), seal it with its digest, and measure."""
         started = time.perf_counter()

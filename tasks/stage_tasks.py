@@ -1,9 +1,10 @@
 """The stages as Prefect tasks: one cached, persisted task per declared stage (pipeline/registry.py).
 
-Caching: the executor hands every task its content-addressed `target` path (pipeline/keys.py) and the
-Prefect cache key is that address. When the stored artifact is missing or no longer matches its
-digest, the task is called with `refresh_cache=True`, so the stage runs again and rewrites it.
-Results persist in `<out>/.prefect-results`, so a rerun hits the cache even with a fresh database.
+Caching: the store alone says what is cached. The executor hands every task its content-addressed `target`
+path (pipeline/keys.py); a task whose output is stored and verifies returns it in a `Cached` state without
+running, anything else runs the stage. Prefect's own cache is never read (`refresh_cache`): deleting
+`<out>/.prefect-results` or the Prefect database reruns nothing, and a damaged output is never taken from a
+Prefect record. Results are still persisted there, under the target's address, for the UI.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from prefect import Task, task
 from prefect.context import TaskRunContext
+from prefect.states import Completed, State
 
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageResult
@@ -25,11 +27,15 @@ def target_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     return f"{path.parent.name}-{path.name}"
 
 
-def _stage(stage: str, context: StageContext, title: str) -> StageResult:
+def _stage(stage: str, context: StageContext, title: str) -> StageResult | State:
+    stored = STAGES[stage].stored(context.target)
+    if stored is not None:
+        return Completed(name="Cached", data=stored)
     return STAGES[stage].execute(replace(context, progress=ui_progress(title)))
 
 
 STAGE_TASKS: dict[str, Task[..., StageResult]] = {
-    name: task(_stage, name=name, task_run_name="{title}", cache_key_fn=target_cache_key, persist_result=True)
+    name: task(_stage, name=name, task_run_name="{title}", cache_key_fn=target_cache_key, refresh_cache=True,
+               persist_result=True)
     for name in STAGES
 }

@@ -1,8 +1,14 @@
-"""Failures a long run meets: a diverging loss and a full disk end in one line, keep the finished work, and resume."""
+"""Failures a long run meets: a diverging loss and a full disk end in one line, keep the finished work, and resume;
+a model folder killed or out of space mid-save is never taken as finished."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
+import signal
+import subprocess
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +17,12 @@ import pytest
 import torch
 
 import artifacts.pairs
+from artifacts.manifest import ManifestEntry, RunManifest
+from artifacts.store import Store
 from flows.plain import main as plain_main
 from models.training.trainer import OptimSettings, TrainingDiverged, train
+from pipeline.stopping import finished_stages, stop_line
+from tests.conftest import REPO_ROOT
 
 
 def _quick_run(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
@@ -98,3 +108,73 @@ def test_a_full_disk_fails_the_stage_cleanly_and_the_rerun_succeeds(
     plain_main(_quick_run(tiny_model_dir, sts_dir, tmp_path))
     statuses = _statuses(tmp_path)
     assert statuses["cross"] == "cached" and statuses["cross-labels"] == "ran" and statuses["bi"] == "ran"
+
+
+def in_tiny_filesystem(folder: Path, kib: int, command: list[str]) -> list[str]:
+    """`command` run with a fresh tmpfs of `kib` KiB mounted on `folder` (a user and mount namespace: no root
+    needed), then the folder's listing printed after a marker line, as the command left it."""
+    script = 'mount -t tmpfs -o size="$1"k tmpfs "$0" || exit 99; shift; "$@"; code=$?; echo "LEFT IN $0:"; ' \
+             'ls -A "$0"; exit $code'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, str(folder), str(kib), *command]
+
+
+@pytest.mark.slow  # a whole pipeline run, then its rerun
+def test_a_full_disk_during_a_model_save_leaves_no_model_folder_and_the_rerun_succeeds(
+        tiny_model_dir: Path, sts_dir: Path, tmp_path: Path) -> None:
+    cross_folder = tmp_path / "store" / "cross"  # the cross stage saves its model onto a 32 KiB disk: it fills up
+    cross_folder.mkdir(parents=True)
+    command = [sys.executable, "-m", "flows.plain", *_quick_run(tiny_model_dir, sts_dir, tmp_path)]
+    if subprocess.run(in_tiny_filesystem(cross_folder, 32, ["true"]), capture_output=True).returncode != 0:
+        pytest.skip("no unprivileged user and mount namespaces here to mount a tiny tmpfs")
+    full = subprocess.run(in_tiny_filesystem(cross_folder, 32, command), cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert full.returncode == 1, full.stdout[-3000:] + full.stderr[-3000:]
+    assert "Traceback" not in full.stderr, "safetensors' full-disk error reads as a full disk, not a crash"
+    assert "error: no space left on the disk (No space left on device); the unfinished file or model folder was " \
+           "removed" in full.stderr
+    assert full.stdout.split("LEFT IN ")[1].splitlines()[1:] == [], "nothing of the model is left on the full disk"
+
+    rerun = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    statuses = _statuses(tmp_path)
+    assert statuses["bi-labels"] == "cached" and statuses["cross"] == statuses["bi"] == "ran"
+
+
+SAVE_THEN_WAIT = """
+import sys, time
+from pathlib import Path
+from artifacts.atomic import atomic_path
+from models.encoders.cross_encoder import CrossEncoder
+model = CrossEncoder.from_pretrained(sys.argv[1])
+with atomic_path(Path(sys.argv[2]), is_dir=True) as temp:
+    model.save(temp)
+    print("written, not renamed", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_sigkill_during_a_model_save_leaves_no_folder_a_later_run_takes_as_finished(
+        tiny_model_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "store" / "cross" / "0123456789abcdef"
+    saving = subprocess.Popen([sys.executable, "-c", SAVE_THEN_WAIT, str(tiny_model_dir), str(target)],
+                              cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    assert saving.stdout is not None and saving.stdout.readline() == "written, not renamed\n"
+    saving.send_signal(signal.SIGKILL)  # every file of the model is written: the most a kill can leave
+    saving.wait(timeout=30)
+    assert not target.exists() and Store.verified(target) is None, "no folder at the stage's path: the stage reruns"
+    left = [path.name for path in target.parent.iterdir()]
+    assert len(left) == 1 and left[0].startswith(f".{target.name}.tmp-"), left
+    assert (target.parent / left[0] / "model.safetensors").is_file(), "the kill came after the weights were written"
+
+
+def test_the_stop_line_names_only_the_stages_this_run_finished(tmp_path: Path) -> None:
+    manifest_path = tmp_path / "manifest.json"
+    pool = ManifestEntry("pool", None, "store/pool/k.parquet", "d", "ran", 0.1, title="pool")
+    earlier = RunManifest("cpu-1", {}, "cmd", started="2020-01-01T00:00:00+00:00", entries=[pool])
+    earlier.write(manifest_path)
+    since = datetime.now(timezone.utc)
+    assert finished_stages(manifest_path, since) == [], "the folder's earlier run finished them, not this one"
+    RunManifest("cpu-1", {}, "cmd", entries=[dataclasses.replace(pool, status="cached")]).write(manifest_path)
+    assert finished_stages(manifest_path, since) == ["pool"]
+    assert stop_line(signal.SIGTERM, ["pool"], "python -m flows.plain") == \
+        "stopped by SIGTERM: 1 stage(s) finished and are stored (pool); resume with: python -m flows.plain"

@@ -4,22 +4,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import Any
 
 import pandas as pd
 import pytest
 import sentence_transformers
 
 import pipeline.registry
-from flows.full_cycle import full_cycle
+from flows.full_cycle import RESULTS_DIR, full_cycle
+from models.data import with_evaluation
+from pipeline.presets import preset as make_preset
+from pipeline.run import plan_run
+from tests.child_runs import ChildOutput, mid_way, running
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -41,44 +44,6 @@ def start_cli(params: dict[str, Any], out: Path) -> tuple[list[str], dict[str, s
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return command, env, subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True)
-
-
-class ChildOutput:
-    """A child's merged output, read on a thread, so a test waits for a line with a deadline, never forever."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, args=(process.stdout,), daemon=True).start()
-
-    def _pump(self, stream: IO[str]) -> None:
-        for line in stream:  # text mode: tqdm's carriage returns end lines too
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, matches: Callable[[str], bool], what: str, seconds: float = 300) -> str:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.seen.append(line)
-            if matches(line):
-                return line
-        pytest.fail(f"no {what} within {seconds:.0f} s; the output ended with:\n" + "".join(self.seen[-30:]))
-
-
-CROSS_PROGRESS = re.compile(r"fit cross-encoder:.*?(\d+)/(\d+)")
-
-
-def training_mid_way(line: str) -> bool:
-    """A cross-encoder progress bar past its first step and short of its last: the stage is doing its work."""
-    bar = CROSS_PROGRESS.search(line)
-    return bar is not None and 0 < int(bar[1]) < int(bar[2])
 
 
 def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], list[str]]:
@@ -117,6 +82,20 @@ def test_rerun_is_fully_cached_and_a_corrupted_artifact_is_recomputed(
     assert statuses(other)[("warmup", None)] == ["cached"], "stages the setting does not touch are shared"
 
 
+def test_without_prefects_results_folder_a_rerun_takes_every_verified_output_from_the_store(
+        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+    params = settings(tiny_model_dir, mini_sts_dir, cycles=1)
+    first = full_cycle(settings=params, out=str(tmp_path))
+    assert {s for _, _, s, _ in first["stages"]} == {"ran"}
+    shutil.rmtree(tmp_path / RESULTS_DIR)  # Prefect's records of every task's result are gone; the store is not
+
+    config = with_evaluation(make_preset("cpu", **params))
+    assert {stage.status for stage in plan_run("cpu", config, tmp_path)} == {"cached"}
+    second = full_cycle(settings=params, out=str(tmp_path))
+    assert {s for _, _, s, _ in second["stages"]} == {"cached"}, "no stage ran again, no training happened"
+    assert second["scores"] == first["scores"]
+
+
 def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
         prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,7 +131,7 @@ def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
     command, env, first = start_cli(slow, tmp_path)
     output = ChildOutput(first)
     output.wait_for(lambda line: "starting cycle 2: cross" in line, "start of cycle 2's cross stage")
-    output.wait_for(training_mid_way, "cross-encoder training step")
+    output.wait_for(mid_way("fit cross-encoder"), "cross-encoder training step")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL, "".join(output.seen[-30:])
@@ -173,7 +152,8 @@ def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
     command, env, first = start_cli(params, tmp_path)
     output = ChildOutput(first)
     output.wait_for(lambda line: "cycle 1: cross [bert32]" in line and " ran " in line, "bert32's finished cross stage")
-    output.wait_for(training_mid_way, "bert48's cross-encoder training step")  # bert32's bar closed before it ran
+    # bert32's bar closed before bert48's ran
+    output.wait_for(mid_way("fit cross-encoder"), "bert48's cross-encoder training step")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL, "".join(output.seen[-30:])
@@ -210,14 +190,6 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
     while any(map(running, servers)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not any(map(running, servers)), "the server died with the run"
-
-
-def running(pid: str) -> bool:
-    """A live process (a zombie waiting to be reaped is not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
