@@ -5,8 +5,8 @@ digest of the stage's code identity, its inputs' identities (a stored input's ke
 model's content digest) and its settings, so every key of a run is known before anything
 runs. A run with other settings or code can therefore never pick up another run's files,
 and two runs that share a stage's inputs share its output. Each artifact has a `.sha256` sidecar written
-after it; an artifact whose content no longer matches its sidecar is not valid and is
-recomputed.
+after it; an artifact whose content no longer matches its sidecar is not valid: every run verifies each stored
+output once, before it would use it, and recomputes one that does not verify, saying so in one line.
 """
 from __future__ import annotations
 
@@ -70,6 +70,19 @@ class Store:
             return None
         recorded = sidecar.read_text().strip()
         return Artifact(str(path), recorded, Store.key_of(path)) if path_digest(path) == recorded else None
+
+    @staticmethod
+    def unusable(path: Path) -> str | None:
+        """Why a stored output that did not verify cannot be used, in words (None when it was never stored). Reads
+        no content: call it once `verified` said None, so a damaged output costs no second digest."""
+        has_output, has_record = path.exists(), Store.sidecar(path).is_file()
+        if has_output and has_record:
+            return "changed since it was stored (its sha256 no longer matches its record)"
+        if has_output:
+            return "has no digest record (its run stopped before sealing it)"
+        if has_record:
+            return "is gone (deleted after it was stored)"
+        return None
 
     @staticmethod
     def key_of(path: Path) -> str:

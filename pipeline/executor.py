@@ -97,6 +97,7 @@ class StoreExecutor:
             if stored is not None:
                 outputs.append(self.record(call, parts, stored, "cached"))
                 continue
+            self.say_unusable(call, path, "running it again")
             outputs.append(self.record(call, parts, STAGES[call.stage].execute(self.context(call, path)), "ran"))
         return outputs
 
@@ -110,6 +111,12 @@ class StoreExecutor:
                                         result.worker, call.title))
         self.manifest.write(self.manifest_path)
         return StageOutput(result.artifact, result.metrics)
+
+    def say_unusable(self, call: StageCall[Artifact], path: Path, action: str) -> None:
+        """One line when a stored output is there but cannot be used (its bytes changed, it was never sealed)."""
+        reason = Store.unusable(path)
+        if reason:
+            self.log(f"{call.title}: its stored output {path} {reason}; {action}")
 
     def log(self, message: str) -> None:
         print(message, flush=True)
@@ -152,6 +159,9 @@ class Planner(StoreExecutor):
 
     def why(self, call: StageCall[Artifact], parts: KeyParts) -> str:
         """What changed since this run folder's last run of the same call, from the key it was stored under."""
+        damage = Store.unusable(self.locate(call)[1])
+        if damage:
+            return f"stored output {damage}"
         earlier = self.earlier.get(call.title)
         if earlier is None:
             return "not run before"
