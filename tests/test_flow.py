@@ -54,7 +54,8 @@ def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], list[str]]:
 
 
 def test_rerun_is_fully_cached_and_a_corrupted_artifact_is_recomputed(
-        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     params = settings(tiny_model_dir, mini_sts_dir)
     first = full_cycle(settings=params, out=str(tmp_path))
     assert {s for _, _, s, _ in first["stages"]} == {"ran"}
@@ -72,8 +73,12 @@ def test_rerun_is_fully_cached_and_a_corrupted_artifact_is_recomputed(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     labels = next(Path(e["path"]) for e in manifest["entries"] if e["stage"] == "cross-labels" and e["cycle"] == 2)
     labels.write_bytes(labels.read_bytes()[:-7] + b"garbage")
+    caplog.clear()
     third = statuses(full_cycle(settings=params, out=str(tmp_path)))
     assert third[("cross-labels", 2)] == ["ran"], "a stored artifact that fails its digest is recomputed"
+    said = [r.getMessage() for r in caplog.records if "its stored output" in r.getMessage()]
+    assert said == [f"cycle 2: cross-labels [{tiny_model_dir.name}]: its stored output {labels} changed since it was "
+                    "stored (its sha256 no longer matches its record); ran it again"], said
     assert third[("cross", 2)] == ["cached"]
 
     other = full_cycle(settings=params | {"label_transform": "clip"}, out=str(tmp_path))
