@@ -1,7 +1,8 @@
 """Running the cycle's stage calls against the content-addressed store, or only planning them.
 
 `StoreExecutor` runs each call in this process: an output already in the store (digest verified) is reused
-and reported as `cached`, anything else runs. The Prefect flow subclasses it to run the calls as cached
+and reported as `cached`, anything else runs; both under the output's lock, so runs sharing the store compute it
+once (pipeline/locked_run.py). The Prefect flow subclasses it to run the calls as cached
 tasks; the plain runner uses it as is. `Planner` runs nothing: it says for each call its key and whether it
 is stored or will run, and why. No Prefect import here, so a bare GPU box runs the same code.
 """
@@ -21,6 +22,7 @@ from models.data import benchmark_dir, hub_data_identity
 from models.encoders.sources import resolve_model_source
 from models.stop import check_stop
 from pipeline.keys import KeyParts, key_parts, target
+from pipeline.locked_run import stored_or_run
 from pipeline.plan import StageCall, StageOutput
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageResult
@@ -93,11 +95,8 @@ class StoreExecutor:
             check_stop()  # a stop asked for between stages starts no other
             parts, path = self.locate(call)
             self.log(f"starting {call.title}")
-            stored = STAGES[call.stage].stored(path)
-            if stored is not None:
-                outputs.append(self.record(call, parts, stored, "cached"))
-                continue
-            outputs.append(self.record(call, parts, STAGES[call.stage].execute(self.context(call, path)), "ran"))
+            result, ran = stored_or_run(STAGES[call.stage], self.context(call, path), call.title)
+            outputs.append(self.record(call, parts, result, "ran" if ran else "cached"))
         return outputs
 
     def record(self, call: StageCall[Artifact], parts: KeyParts, result: StageResult,
