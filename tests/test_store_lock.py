@@ -1,5 +1,6 @@
-"""The store's per-output lock between real processes: a second process waits for the holder and names it, and
-gets the lock as soon as the holder releases it or is SIGKILLed; folders replaced by two writers at once."""
+"""The store's per-output lock between real processes: a second process waits for the holder and names it, gets
+the lock as soon as the holder releases it or is SIGKILLed, and stops waiting when a stop is asked for; folders
+replaced by two writers at once."""
 from __future__ import annotations
 
 import signal
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from artifacts.atomic import atomic_path
-from artifacts.lock import lock_file
+from artifacts.lock import lock_file, output_lock
+from models.stop import StopRequested
 from tests.child_runs import REPO_ROOT, ChildOutput, child_env
 
 # Takes the lock on argv[1], says so, and holds it until a line arrives on stdin (or it is killed).
@@ -94,3 +96,23 @@ def test_two_writers_replacing_one_folder_at_once_both_succeed_and_leave_one_who
     contents = {part.read_text() for part in target.iterdir()}
     assert len(contents) == 1 and len(list(target.iterdir())) == 3, "every file comes from one writer's folder"
     assert [path.name for path in target.parent.iterdir()] == ["bi"], "no temp or moved-aside folder is left"
+
+
+def test_a_stop_asked_for_while_waiting_ends_the_wait_and_leaves_the_holders_lock(tmp_path: Path) -> None:
+    target = tmp_path / "store" / "bi" / "0123456789abcdef"
+    holder, holder_output = hold_lock(target)
+    try:
+        holder_output.wait_for(lambda line: line.startswith("locked at"), "the holder's lock", 60)
+        tries: list[int] = []
+
+        def stop_on_second_try() -> None:
+            tries.append(1)
+            if len(tries) == 2:
+                raise StopRequested("stop asked by signal 2")
+
+        with pytest.raises(StopRequested), output_lock(target, between_tries=stop_on_second_try):
+            pytest.fail("the lock is held by the other process")
+        assert lock_file(target).read_text() == f"{socket.gethostname()}:{holder.pid}\n", "the holder keeps it"
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
