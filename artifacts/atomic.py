@@ -1,10 +1,13 @@
 """Atomic writes: a reader sees the old artifact or the complete new one, never half of one.
 
-A crash (even SIGKILL) mid-write leaves only a hidden temp file or folder behind.
+A crash (even SIGKILL) mid-write leaves only a hidden temp file or folder behind. A folder replaces an existing one
+by renames only (the old one is moved aside, the new one in), so two processes replacing the same folder at once
+both succeed, and one of the two complete folders is left.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -21,12 +24,30 @@ def atomic_path(target: Path, is_dir: bool = False) -> Iterator[Path]:
         Path(tempfile.mkstemp(prefix=prefix, dir=target.parent)[1])
     try:
         yield temp
-        if is_dir and target.exists():
-            shutil.rmtree(target)
-        os.replace(temp, target)
+        _move_folder_in(temp, target) if is_dir else os.replace(temp, target)
     finally:
         if temp.exists():
             shutil.rmtree(temp) if temp.is_dir() else temp.unlink()
+
+
+def _move_folder_in(folder: Path, target: Path) -> None:
+    """Rename `folder` to `target`; a folder already there is first renamed aside, then deleted. rename(2) cannot
+    replace a folder that has files, and deleting it in place would pull it from under a concurrent writer's
+    rename or a reader: another process may put its own folder there in between, so this tries again."""
+    while True:
+        try:
+            os.rename(folder, target)
+            return
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        try:
+            os.replace(target, aside)  # an empty folder is replaced by a rename
+        except FileNotFoundError:  # another process moved it aside first
+            aside.rmdir()
+            continue
+        shutil.rmtree(aside)
 
 
 def write_text_atomic(target: Path, text: str) -> Path:

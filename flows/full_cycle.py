@@ -52,19 +52,16 @@ class PrefectExecutor(StoreExecutor):
             self.log(f"starting {call.title}")
             bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR)
             with placement(self.engine, call.stage):
-                submitted.append((parts, target, Store.unusable(target),  # read before the task may rewrite it
-                                  bound.submit(stage=call.stage, context=self.context(call, target), title=call.title)))
+                submitted.append((parts, bound.submit(stage=call.stage, context=self.context(call, target),
+                                                      title=call.title)))
         outputs = []
-        for call, (parts, target, unusable_if_run, future) in zip(calls, submitted):
+        for call, (parts, future) in zip(calls, submitted):
             try:
                 result = future.result()  # raises the stage's own error when it failed
             except TerminationSignal as termination:  # Prefect's SIGTERM handler raises it here, in this thread:
                 request_stop(termination.signal)  # the task thread stops at its next step, so the flow can end
                 raise
-            cached = future.state.name == "Cached"
-            if not cached and unusable_if_run:  # something was stored, yet the task ran: it did not verify
-                self.log(f"{call.title}: its stored output {target} {unusable_if_run}; ran it again")
-            outputs.append(self.record(call, parts, result, "cached" if cached else "ran"))
+            outputs.append(self.record(call, parts, result, "cached" if future.state.name == "Cached" else "ran"))
         return outputs
 
     def log(self, message: str) -> None:

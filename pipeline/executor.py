@@ -1,7 +1,8 @@
 """Running the cycle's stage calls against the content-addressed store, or only planning them.
 
 `StoreExecutor` runs each call in this process: an output already in the store (digest verified) is reused
-and reported as `cached`, anything else runs. The Prefect flow subclasses it to run the calls as cached
+and reported as `cached`, anything else runs; both under the output's lock, so runs sharing the store compute it
+once (pipeline/locked_run.py). The Prefect flow subclasses it to run the calls as cached
 tasks; the plain runner uses it as is. `Planner` runs nothing: it says for each call its key and whether it
 is stored or will run, and why. No Prefect import here, so a bare GPU box runs the same code.
 """
@@ -21,6 +22,7 @@ from models.data import benchmark_dir, hub_data_identity
 from models.encoders.sources import resolve_model_source
 from models.stop import check_stop
 from pipeline.keys import KeyParts, key_parts, target
+from pipeline.locked_run import stored_or_run
 from pipeline.plan import StageCall, StageOutput
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageResult
@@ -93,12 +95,8 @@ class StoreExecutor:
             check_stop()  # a stop asked for between stages starts no other
             parts, path = self.locate(call)
             self.log(f"starting {call.title}")
-            stored = STAGES[call.stage].stored(path)
-            if stored is not None:
-                outputs.append(self.record(call, parts, stored, "cached"))
-                continue
-            self.say_unusable(call, path, "running it again")
-            outputs.append(self.record(call, parts, STAGES[call.stage].execute(self.context(call, path)), "ran"))
+            result, ran = stored_or_run(STAGES[call.stage], self.context(call, path), call.title)
+            outputs.append(self.record(call, parts, result, "ran" if ran else "cached"))
         return outputs
 
     def record(self, call: StageCall[Artifact], parts: KeyParts, result: StageResult,
@@ -111,12 +109,6 @@ class StoreExecutor:
                                         result.worker, call.title))
         self.manifest.write(self.manifest_path)
         return StageOutput(result.artifact, result.metrics)
-
-    def say_unusable(self, call: StageCall[Artifact], path: Path, action: str) -> None:
-        """One line when a stored output is there but cannot be used (its bytes changed, it was never sealed)."""
-        reason = Store.unusable(path)
-        if reason:
-            self.log(f"{call.title}: its stored output {path} {reason}; {action}")
 
     def log(self, message: str) -> None:
         print(message, flush=True)

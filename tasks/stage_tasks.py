@@ -2,13 +2,13 @@
 
 Caching: the store alone says what is cached. The executor hands every task its content-addressed `target`
 path (pipeline/keys.py); a task whose output is stored and verifies returns it in a `Cached` state without
-running, anything else runs the stage. Prefect's own cache is never read (`refresh_cache`): deleting
+running, anything else runs the stage; both under the output's lock (pipeline/locked_run.py), so runs sharing a
+store compute it once. Prefect's own cache is never read (`refresh_cache`): deleting
 `<out>/.prefect-results` or the Prefect database reruns nothing, and a damaged output is never taken from a
 Prefect record. Results are still persisted there, under the target's address, for the UI.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from prefect import Task, task
 from prefect.context import TaskRunContext
 from prefect.states import Completed, State
 
+from pipeline.locked_run import stored_or_run
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageResult
 from tasks.progress import ui_progress
@@ -28,10 +29,8 @@ def target_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
 
 
 def _stage(stage: str, context: StageContext, title: str) -> StageResult | State:
-    stored = STAGES[stage].stored(context.target)
-    if stored is not None:
-        return Completed(name="Cached", data=stored)
-    return STAGES[stage].execute(replace(context, progress=ui_progress(title)))
+    result, ran = stored_or_run(STAGES[stage], context, title, ui_progress)
+    return result if ran else Completed(name="Cached", data=result)
 
 
 STAGE_TASKS: dict[str, Task[..., StageResult]] = {

@@ -76,9 +76,9 @@ def test_rerun_is_fully_cached_and_a_corrupted_artifact_is_recomputed(
     caplog.clear()
     third = statuses(full_cycle(settings=params, out=str(tmp_path)))
     assert third[("cross-labels", 2)] == ["ran"], "a stored artifact that fails its digest is recomputed"
-    said = [r.getMessage() for r in caplog.records if "its stored output" in r.getMessage()]
+    said = [r.getMessage() for r in caplog.records if "its stored output" in r.getMessage()]  # log_prints: a record
     assert said == [f"cycle 2: cross-labels [{tiny_model_dir.name}]: its stored output {labels} changed since it was "
-                    "stored (its sha256 no longer matches its record); ran it again"], said
+                    "stored (its sha256 no longer matches its record); running it again"], said
     assert third[("cross", 2)] == ["cached"]
 
     other = full_cycle(settings=params | {"label_transform": "clip"}, out=str(tmp_path))
