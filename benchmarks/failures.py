@@ -97,7 +97,7 @@ def flip_a_byte_in_a_label_file(out: Path) -> None:
 
 
 def delete_prefect_results(out: Path) -> None:
-    shutil.rmtree(out / "store" / RESULTS_DIR)
+    shutil.rmtree(out / RESULTS_DIR)
 
 
 FAULTS: dict[str, Callable[[list[str], dict[str, str]], tuple[int, str]]] = {
