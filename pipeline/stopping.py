@@ -22,6 +22,11 @@ from models.stop import request_stop, requested_signal
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class PartLost(Exception):
+    """A part the run depends on is gone for good (the Prefect API server, a Ray node): the run ends with one line
+    naming it, the finished stages and the resume command, and exit code 1."""
+
+
 def finished_stages(manifest_path: Path, since: datetime) -> list[str]:
     """The stage calls this run recorded as done (ran or cached), from the manifest it rewrites after each stage;
     a manifest older than this run is an earlier run's, so none of its stages count."""
@@ -33,11 +38,10 @@ def finished_stages(manifest_path: Path, since: datetime) -> list[str]:
     return [entry["title"] or entry["stage"] for entry in manifest["entries"]]
 
 
-def stop_line(signal_number: int, finished: list[str], resume: str) -> str:
-    name = signal.Signals(signal_number).name
+def stop_line(cause: str, finished: list[str], resume: str) -> str:
     done = f"{len(finished)} stage(s) finished and are stored ({'; '.join(finished)})" if finished else \
         "no stage finished"
-    return f"stopped by {name}: {done}; resume with: {resume}"
+    return f"{cause}: {done}; resume with: {resume}"
 
 
 @contextlib.contextmanager
@@ -60,11 +64,15 @@ def stop_on_signals(manifest_path: Path, resume: str) -> Iterator[None]:
     previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
     try:
         yield
+    except PartLost as lost:
+        print(stop_line(str(lost), finished_stages(manifest_path, since), resume), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     except BaseException:
         stopped_by = requested_signal()
         if stopped_by is None:
             raise
-        print(stop_line(stopped_by, finished_stages(manifest_path, since), resume), file=sys.stderr, flush=True)
+        print(stop_line(f"stopped by {signal.Signals(stopped_by).name}", finished_stages(manifest_path, since),
+                        resume), file=sys.stderr, flush=True)
         raise SystemExit(128 + stopped_by) from None
     finally:
         for number, handler in previous.items():

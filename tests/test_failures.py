@@ -176,5 +176,5 @@ def test_the_stop_line_names_only_the_stages_this_run_finished(tmp_path: Path) -
     assert finished_stages(manifest_path, since) == [], "the folder's earlier run finished them, not this one"
     RunManifest("cpu-1", {}, "cmd", entries=[dataclasses.replace(pool, status="cached")]).write(manifest_path)
     assert finished_stages(manifest_path, since) == ["pool"]
-    assert stop_line(signal.SIGTERM, ["pool"], "python -m flows.plain") == \
+    assert stop_line("stopped by SIGTERM", ["pool"], "python -m flows.plain") == \
         "stopped by SIGTERM: 1 stage(s) finished and are stored (pool); resume with: python -m flows.plain"
