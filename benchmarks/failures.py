@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Callable
 
 from flows.full_cycle import RESULTS_DIR
-from tests.child_runs import REPO_ROOT, ChildOutput, child_env, mid_way, stop_mid_stage, stop_test_command
+from tests.child_runs import (
+    REPO_ROOT,
+    STOP_POOL_PAIRS,
+    ChildOutput,
+    child_env,
+    mid_way,
+    stop_mid_stage,
+    stop_test_command,
+)
 from tests.test_lost_parts import kill_prefect_servers
 from tests.test_pipeline import own_pairs
 from tests.tiny_model import build_tiny_bert
@@ -128,7 +136,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         model = build_tiny_bert(root / "tiny")
-        pool = own_pairs(root, Path(os.environ.get("STS_DATA_DIR", "../shared/data/sts")), 1500, False)
+        pool = own_pairs(root, Path(os.environ.get("STS_DATA_DIR", "../shared/data/sts")), STOP_POOL_PAIRS, False)
         for fault in FAULTS:
             outcome = try_fault(fault, model, pool, root)
             print(f"{fault}: exit {outcome.returncode}; {outcome.resumed}", flush=True)
@@ -137,8 +145,8 @@ def main() -> None:
     DOC.write_text("\n".join([
         "# What a fault looks like, and whether the same command resumes",
         "",
-        "Written by `python -m benchmarks.failures` from real runs (one cycle, tiny model, a 1,500-pair pool, the",
-        "Prefect runner with its temporary server); do not edit by hand. `OUT` is the run's `--out` folder.",
+        f"Written by `python -m benchmarks.failures` from real runs (one cycle, tiny model, a {STOP_POOL_PAIRS:,}-pair "
+        "pool, the Prefect runner with its temporary server); do not edit by hand. `OUT` is the run's `--out` folder.",
         "",
         "| fault | exit code | last line the user sees | the same command again |",
         "|---|---|---|---|",

@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from tests.child_runs import STOPPED_STAGES, child_env, stop_mid_stage, stop_test_command
+from tests.child_runs import STOP_POOL_PAIRS, STOPPED_STAGES, child_env, stop_mid_stage, stop_test_command
 from tests.test_pipeline import own_pairs
 from tests.tiny_model import build_tiny_bert
 
@@ -41,7 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         model = build_tiny_bert(root / "tiny-bert")
-        pool = own_pairs(root, Path(os.environ.get("STS_DATA_DIR", "../shared/data/sts")), 1500, False)
+        pool = own_pairs(root, Path(os.environ.get("STS_DATA_DIR", "../shared/data/sts")), STOP_POOL_PAIRS, False)
         print("| runner | signal | stage in progress | seconds to exit (median) | runs |")
         print("|---|---|---|---|---|")
         for runner in args.runner or sorted(RUNNERS):

@@ -68,12 +68,15 @@ def running(pid: str) -> bool:
         return False
 
 
+STOP_POOL_PAIRS = 600  # labelled one pair per step: a labelling stage lasts long enough to be stopped mid-way
+
+
 def stop_test_command(module: str, model: Path, pool: Path, out: Path) -> list[str]:
-    """A one-cycle run on a user's pool whose training and labelling stages each last seconds with a tiny model:
-    200 training steps, and labelling one pair per step."""
+    """A one-cycle run on a user's pool (STOP_POOL_PAIRS) whose training and labelling stages each last seconds with
+    a tiny model: 200 training steps, and labelling one pair per step; no warm-up, so it gets there quickly."""
     return [sys.executable, "-m", module, "--out", str(out), "--model", str(model), "--labellers", "",
             "--pool", "custom", "--pool-path", str(pool), "--text-a", "question", "--text-b", "answer",
-            "--eval", "none", "--warmup", "mirror", "--warmup-batch-size", "16", "--bi-batch-size", "16",
+            "--eval", "none", "--warmup", "none", "--bi-batch-size", "16",
             "--cross-batch-size", "16", "--eval-batch-size", "1", "--max-steps", "200",
             "--cycles", "1", "--device", "cpu"]
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.child_runs import (
     REPO_ROOT,
+    STOP_POOL_PAIRS,
     STOPPED_STAGES,
     StoppedRun,
     child_env,
@@ -25,25 +26,21 @@ from tests.child_runs import (
 pytestmark = pytest.mark.slow  # each test is a run stopped mid-stage, then its rerun to the end
 
 STOP_BOUND_SECONDS = 10  # issue 33: a stop ends the run within 10 s at any stage
-# Every signal meets every stage kind once across the two runners (a run stopped and then resumed costs about a
-# minute, so the four pairs are split between them rather than repeated for each).
-PLAIN_STOPS = [("training", signal.SIGINT), ("labelling", signal.SIGTERM)]
-PREFECT_STOPS = [("training", signal.SIGTERM), ("labelling", signal.SIGINT)]
+# Every signal meets every stage kind once across the two runners. A cycle trains the cross-encoder before it labels
+# with it, so one run is stopped mid-training, its resumed run mid-labelling, and a third run finishes: two stops and
+# a resume for the price of one run.
+PLAIN_STOPS = (("training", signal.SIGINT), ("labelling", signal.SIGTERM))
+PREFECT_STOPS = (("training", signal.SIGTERM), ("labelling", signal.SIGINT))
 assert {*PLAIN_STOPS, *PREFECT_STOPS} == {(kind, sig) for kind in STOPPED_STAGES for sig in (signal.SIGINT,
                                                                                               signal.SIGTERM)}
 
 
-def stops(pairs: list[tuple[str, signal.Signals]]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("stage_kind, signal_number", pairs,
-                                   ids=[f"{kind}-{sig.name}" for kind, sig in pairs])
-
-
 @pytest.fixture(scope="module")
 def pool_file(sts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A user's pool of 1,500 pairs: labelling it one pair per step lasts seconds, long enough to stop it mid-way."""
+    """A user's pool: labelling it one pair per step lasts long enough to stop it mid-way."""
     from tests.test_pipeline import own_pairs
 
-    return own_pairs(tmp_path_factory.mktemp("pool"), sts_dir, 1500, False)
+    return own_pairs(tmp_path_factory.mktemp("pool"), sts_dir, STOP_POOL_PAIRS, False)
 
 
 def sealed(out: Path) -> list[Path]:
@@ -74,14 +71,25 @@ def check_rerun_resumes(command: list[str], env: dict[str, str], out: Path, fini
     assert status[f"cycle 1: {stage} [{Path(command[command.index('--model') + 1]).name}]"] == "ran", status
 
 
-@stops(PLAIN_STOPS)
-def test_a_signal_stops_a_plain_run_mid_stage_and_the_same_command_resumes(
-        tiny_model_dir: Path, pool_file: Path, tmp_path: Path, signal_number: int, stage_kind: str) -> None:
-    command, env = stop_test_command("flows.plain", tiny_model_dir, pool_file, tmp_path), child_env()
-    stage = STOPPED_STAGES[stage_kind][0]
-    finished = check_stopped(stop_mid_stage(command, env, stage_kind, signal_number), signal_number, command,
-                             tmp_path, stage)
-    check_rerun_resumes(command, env, tmp_path, finished, stage)
+def stop_twice_then_finish(command: list[str], env: dict[str, str], out: Path,
+                           stops: tuple[tuple[str, signal.Signals], ...]) -> list[StoppedRun]:
+    """Stop the run mid-training, stop its resumed run mid-labelling, then finish it: each stop keeps its promises
+    and each run resumes after the stages the one before finished."""
+    runs, finished = [], []
+    for stage_kind, signal_number in stops:
+        stage = STOPPED_STAGES[stage_kind][0]
+        runs.append(stop_mid_stage(command, env, stage_kind, signal_number))
+        resumed = set(finished)
+        finished = check_stopped(runs[-1], signal_number, command, out, stage)
+        assert resumed < set(finished), "the resumed run kept every finished stage and finished more"
+    check_rerun_resumes(command, env, out, finished, STOPPED_STAGES[stops[-1][0]][0])
+    return runs
+
+
+def test_signals_stop_a_plain_run_mid_training_then_mid_labelling_and_the_same_command_resumes(
+        tiny_model_dir: Path, pool_file: Path, tmp_path: Path) -> None:
+    command = stop_test_command("flows.plain", tiny_model_dir, pool_file, tmp_path)
+    stop_twice_then_finish(command, child_env(), tmp_path, PLAIN_STOPS)
 
 
 def test_a_second_ctrl_c_stops_at_once_and_still_leaves_nothing_half_written(
@@ -98,16 +106,12 @@ def flow_run_states(prefect_home: Path) -> list[str]:
 
 
 @pytest.mark.server  # starts its own temporary Prefect server, as a user's command does
-@stops(PREFECT_STOPS)
-def test_a_signal_stops_a_prefect_run_mid_stage_records_it_crashed_and_stops_its_server(
-        tiny_model_dir: Path, pool_file: Path, tmp_path: Path, signal_number: int, stage_kind: str) -> None:
+def test_signals_stop_a_prefect_run_record_it_crashed_and_stop_its_server(
+        tiny_model_dir: Path, pool_file: Path, tmp_path: Path) -> None:
     out, home = tmp_path / "runs", tmp_path / "prefect-home"
     env = {k: v for k, v in child_env(PREFECT_HOME=str(home)).items() if k != "PREFECT_API_URL"}
-    command = stop_test_command("flows.full_cycle", tiny_model_dir, pool_file, out)
-    stage = STOPPED_STAGES[stage_kind][0]
-    run = stop_mid_stage(command, env, stage_kind, signal_number)
-    finished = check_stopped(run, signal_number, command, out, stage)
-    assert run.servers and not any(map(running, run.servers)), "the temporary server stopped with the run"
-    assert flow_run_states(home) == ["CRASHED"], "the flow run says it was stopped, not that it failed or finished"
-    check_rerun_resumes(command, env, out, finished, stage)
-    assert flow_run_states(home) == ["CRASHED", "COMPLETED"]
+    runs = stop_twice_then_finish(stop_test_command("flows.full_cycle", tiny_model_dir, pool_file, out), env, out,
+                                  PREFECT_STOPS)
+    for run in runs:
+        assert run.servers and not any(map(running, run.servers)), "the temporary server stopped with the run"
+    assert flow_run_states(home) == ["CRASHED", "CRASHED", "COMPLETED"], "a stopped flow run says so"
