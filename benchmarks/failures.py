@@ -126,8 +126,9 @@ def try_fault(fault: str, model: Path, pool: Path, root: Path) -> Outcome:
     command = stop_test_command("flows.full_cycle", model, pool, out)
     returncode, line = FAULTS[fault](command, env)
     again, resumed = rerun(command, env, out)
-    if "rerun" in line:
-        line = f"rerun: {last_line(again.stderr) or last_line(again.stdout)}"
+    if "rerun" in line:  # what the rerun says of the damage, else how it ended
+        said = [text.strip() for text in (again.stdout + again.stderr).splitlines() if "its stored output" in text]
+        line = f"rerun: {said[0] if said else last_line(again.stderr) or last_line(again.stdout)}"
     return Outcome(fault, returncode, line.replace(str(out), "OUT").replace(str(root), "TMP"), resumed)
 
 
