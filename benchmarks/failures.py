@@ -28,6 +28,7 @@ from tests.child_runs import (
     stop_mid_stage,
     stop_test_command,
 )
+from tests.test_damaged_outputs import flip_a_byte
 from tests.test_lost_parts import kill_prefect_servers
 from tests.test_pipeline import own_pairs
 from tests.tiny_model import build_tiny_bert
@@ -98,10 +99,7 @@ def after_a_finished_run(damage: Callable[[Path], None]) -> Callable[[list[str],
 
 
 def flip_a_byte_in_a_label_file(out: Path) -> None:
-    labels = next((out / "store").glob("cross-labels/*.parquet"))
-    data = bytearray(labels.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    labels.write_bytes(data)
+    flip_a_byte(next((out / "store").glob("cross-labels/*.parquet")))
 
 
 def delete_prefect_results(out: Path) -> None:

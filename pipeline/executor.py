@@ -144,14 +144,15 @@ class Planner(StoreExecutor):
                 self.stages.append(PlannedStage(call.title, call.stage, parts.key, "cached", ""))
                 outputs.append(StageOutput(stored.artifact, stored.metrics))
                 continue
-            self.stages.append(PlannedStage(call.title, call.stage, parts.key, "will run", self.why(call, parts)))
+            self.stages.append(PlannedStage(call.title, call.stage, parts.key, "will run", self.why(call, parts, path)))
             planned = Artifact(str(path), "", parts.key)
             outputs.append(StageOutput(planned, STAGES[call.stage].planned_metrics(self.config)))
         return outputs
 
-    def why(self, call: StageCall[Artifact], parts: KeyParts) -> str:
-        """What changed since this run folder's last run of the same call, from the key it was stored under."""
-        damage = Store.unusable(self.locate(call)[1])
+    def why(self, call: StageCall[Artifact], parts: KeyParts, path: Path) -> str:
+        """What changed since this run folder's last run of the same call, from the key it was stored under; first,
+        whether what is stored at `path` failed its digest."""
+        damage = Store.unusable(path)
         if damage:
             return f"stored output {damage}"
         earlier = self.earlier.get(call.title)
