@@ -15,6 +15,9 @@ from models.data import DEV, OWN_DEV, TEST_SETS
 AVERAGE = "avg"  # the mean over the STS test sets
 SPEARMAN = "spearman"
 ROC_AUC = "roc_auc"
+# search metrics (models/retrieval.py), each x100 and averaged over queries; nDCG@10 chooses with --dev-retrieval
+NDCG10, MRR10, RECALL10, RECALL100 = "nDCG@10", "MRR@10", "R@10", "R@100"
+RETRIEVAL_METRICS: tuple[str, ...] = (NDCG10, MRR10, RECALL10, RECALL100)
 
 
 def spearman100(predicted: np.ndarray, gold: np.ndarray) -> float:
@@ -52,7 +55,10 @@ def _metric(name: str, predicted: np.ndarray, gold: np.ndarray) -> float:
 
 
 def selection_metric(config: PipelineConfig) -> str | None:
-    """What chooses the best cycle: the user's --dev-pairs, else STS-B dev, else nothing (the last cycle)."""
+    """What chooses the best cycle: nDCG@10 on --dev-retrieval, else the user's --dev-pairs, else STS-B dev, else
+    nothing (the last cycle)."""
+    if config.dev_retrieval and config.evaluates:
+        return NDCG10
     if config.dev_pairs and config.evaluates:
         return OWN_DEV
     return DEV if config.scores_sts else None
