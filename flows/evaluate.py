@@ -1,10 +1,13 @@
-"""Score any bi-encoder or cross-encoder on the 7 STS test sets and STS-B dev (and your own pairs).
+"""Score any bi-encoder or cross-encoder on the 7 STS test sets and STS-B dev (and your own pairs, and a search task).
 
 Models can be a run folder (its exported bi- and cross-encoder), a model folder, a
 sentence-transformers folder, an installed short name (minilm-l6) or a hub id. The table is
 printed, written as JSON and published as the Prefect table artifact `sts-evaluation`.
 Scores are Spearman x100 of cosine (bi) or (a, b) score (cross) against the gold scores, at
 256 tokens: the SentEval 'all' protocol that sentence-transformers' evaluator also follows.
+With `--retrieval`, each bi-encoder ranks the task's corpus for each query (and with `--rerank K` each
+cross-encoder reranks the top K of the bi-encoder beside it): nDCG@10, MRR@10, Recall@10 and Recall@100 x100, in
+the JSON under `retrieval` and as the artifact `retrieval-evaluation`.
 """
 from __future__ import annotations
 
@@ -23,12 +26,15 @@ from artifacts.manifest import read_manifest
 from flows.server import scoped_api
 from models.data import DEV, TEST_SETS, DataError, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
+from models.data.retrieval_task import RetrievalTask, load_task
 from models.encoders.loading import load_encoder
 from models.encoders.sources import model_kind, resolve_model_source
 from models.evaluation import evaluate, evaluate_pairs
 from models.progress import track
 from models.reporting.report import table_records, text_table
 from models.reporting.score_rows import ExportKey
+from models.retrieval import mean_metrics, retrieve, score_rankings
+from models.retrieval import rerank as rerank_top_k
 from models.runtime import Runtime
 from pipeline.cli import evaluate_parser
 from pipeline.preflight import check_model_reachable, check_sts_at_hand, input_errors
@@ -70,11 +76,54 @@ def score_model(label: str, source: str, kind: str, test_sets: dict[str, Labelle
     return result
 
 
+@task(name="retrieve", task_run_name="retrieve with {label}", cache_policy=NO_CACHE)
+def retrieve_with(label: str, source: str, search: RetrievalTask, pooling: str | None, max_length: int,
+                  batch_size: int, device: str, precision: str) -> tuple[dict[str, Any], list[list[str]]]:
+    """One bi-encoder's search scores, and its rankings for the cross-encoders to rerank."""
+    runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
+    model = load_encoder("bi", source, pooling, max_length).to(runtime.device)
+    rankings = retrieve(model, search, batch_size, runtime.dtype)  # type: ignore[arg-type]
+    scores = mean_metrics(score_rankings(search, rankings))
+    return {"label": label, "source": source, "kind": "bi", "scores": scores}, rankings
+
+
+@task(name="rerank", task_run_name="rerank {bi_label} with {label}", cache_policy=NO_CACHE)
+def rerank_with(label: str, source: str, bi_label: str, rankings: list[list[str]], search: RetrievalTask, k: int,
+                max_length: int, batch_size: int, device: str, precision: str) -> dict[str, Any]:
+    """A cross-encoder reranking one bi-encoder's top `k` per query."""
+    runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
+    model = load_encoder("cross", source, None, max_length).to(runtime.device)
+    reranked = rerank_top_k(model, search, rankings, k, batch_size, runtime.dtype)  # type: ignore[arg-type]
+    return {"label": label, "source": source, "kind": "cross", "reranks": bi_label, "k": k,
+            "scores": mean_metrics(score_rankings(search, reranked))}
+
+
+def _group(label: str, kind: str) -> str:
+    """Which bi-encoder a cross-encoder reranks: the one of the same run folder and member ('run bi' beside
+    'run cross'); models given on their own form one group."""
+    return label[:-len(kind) - 1] if label.endswith(f" {kind}") else ""
+
+
+def search_results(chosen: Sequence[tuple[str, str, str]], search: RetrievalTask, k: int | None,
+                   pooling: str | None, max_length: int, batch_size: int, device: str,
+                   precision: str) -> list[dict[str, Any]]:
+    """Every bi-encoder's search scores, then (with `k`) every cross-encoder reranking its group's bi-encoders."""
+    bis = {label: retrieve_with(label, source, search, pooling, max_length, batch_size, device, precision)
+           for label, source, kind in chosen if kind == "bi"}
+    results = [result for result, _ in bis.values()]
+    for label, source, kind in chosen if k else ():
+        for bi_label, (_, rankings) in bis.items():
+            if kind == "cross" and _group(label, "cross") == _group(bi_label, "bi"):
+                results.append(rerank_with(label, source, bi_label, rankings, search, k, max_length, batch_size,
+                                           device, precision))
+    return results
+
+
 @flow(name="evaluate", log_prints=True)
 def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None = None,
                     tasks: list[str] | None = None, pairs: str | None = None, label_column: str = "label",
                     text_a: str = "sentence1", text_b: str = "sentence2", encoding: str = "utf-8",
-                    skip_sts: bool = False,
+                    retrieval: str | None = None, rerank: int | None = None, skip_sts: bool = False,
                     pooling: str | None = None, max_length: int = 256, batch_size: int = 128,
                     device: str = "auto", precision: str = "auto",
                     out: str = "evaluation.json") -> dict[str, Any]:
@@ -84,15 +133,22 @@ def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None 
     chosen = expand_models(models, kind)
     user_pairs = load_labelled_pairs(Path(pairs), text_a, text_b, label_column, encoding) if pairs else None
     folder = benchmark_dir(data_dir)
+    search = load_task(retrieval, text_a, text_b, label_column, encoding) if retrieval else None
     test_sets, dev = _benchmarks(folder, tasks, skip_sts)
+    scored = chosen if test_sets or dev or user_pairs else []
     results = [score_model(label, source, k, test_sets, dev, user_pairs, pooling, max_length, batch_size,
                            device, precision)
-               for label, source, k in track(chosen, len(chosen), "models")]
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.node(),
-              "data_dir": str(folder or "hub"), "max_length": max_length,
-              "results": results}
+               for label, source, k in track(scored, len(scored), "models")]
+    report: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              "machine": platform.node(), "data_dir": str(folder or "hub"), "max_length": max_length,
+                              "results": results}
+    if search is not None:
+        report["retrieval"] = {"task": str(retrieval), "queries": len(search.query_ids),
+                               "documents": len(search.doc_ids), "rerank": rerank,
+                               "results": search_results(chosen, search, rerank, pooling, max_length, batch_size,
+                                                         device, precision)}
     write_text_atomic(Path(out), json.dumps(report, indent=2) + "\n")
-    _publish(results, out)
+    _publish(results, out, report.get("retrieval"))
     return report
 
 
@@ -108,7 +164,7 @@ def _benchmarks(folder: Path | None, tasks: list[str] | None,
     return {name: pairs for name, pairs in test_sets.items() if name in chosen}, dev if DEV in chosen else None
 
 
-def _publish(results: list[dict[str, Any]], out: str) -> None:
+def _publish(results: list[dict[str, Any]], out: str, search: dict[str, Any] | None = None) -> None:
     rows = [(f"{r['label']} ({r['kind']})", r["scores"]) for r in results if r["scores"]]
     if rows:
         print(text_table(rows))
@@ -121,22 +177,33 @@ def _publish(results: list[dict[str, Any]], out: str) -> None:
         print("\n".join(lines))
         create_table_artifact([{"model": r["label"], "kind": r["kind"], **r["pairs"]} for r in own],
                               key="pairs-evaluation", description="Scores on the user's labelled pairs")
+    if search is not None:
+        rows = [(f"{r['label']} (cross reranks {r['reranks']} top {r['k']})" if "reranks" in r else
+                 f"{r['label']} (bi)", r["scores"]) for r in search["results"]]
+        print(f"search: {search['queries']} queries, {search['documents']} documents of {search['task']}")
+        print(text_table(rows))
+        create_table_artifact(table_records(rows), key="retrieval-evaluation",
+                              description=f"nDCG@10, MRR@10, Recall@10 and Recall@100 x100 on {search['task']}")
     print(f"wrote {out}")
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> dict[str, Any]:
     args = evaluate_parser(prog).parse_args(argv)
-    if args.skip_sts and not args.pairs:
-        evaluate_parser(prog).error("--skip-sts leaves nothing to score; give --pairs FILE")
+    if args.skip_sts and not (args.pairs or args.retrieval):
+        evaluate_parser(prog).error("--skip-sts leaves nothing to score; give --pairs FILE or --retrieval DIR")
+    if args.rerank is not None and (not args.retrieval or args.rerank < 1):
+        evaluate_parser(prog).error("--rerank K needs --retrieval DIR and K of at least 1")
     with input_errors():  # the benchmarks, every model named and the pair file, checked before the flow starts
         check_sts_at_hand(args.data_dir, [] if args.skip_sts else ["the STS benchmarks"],
-                          "--pairs FILE --skip-sts (your own labelled pairs)")
+                          "--pairs FILE or --retrieval DIR, with --skip-sts (your own data)")
         for model in args.models:
             if not (Path(model) / "manifest.json").is_file():
                 check_model_reachable(model)
         expand_models(args.models, args.kind)
         if args.pairs:
             load_labelled_pairs(Path(args.pairs), args.text_a, args.text_b, args.label_column, args.encoding)
+        if args.retrieval:
+            load_task(args.retrieval, args.text_a, args.text_b, args.label_column, args.encoding)
     with scoped_api():
         return evaluate_models(**vars(args))
 

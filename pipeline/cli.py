@@ -165,7 +165,7 @@ def score_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-EVALUATE_HELP = "Score models on the STS benchmarks and on your labelled pairs."
+EVALUATE_HELP = "Score models on the STS benchmarks, on your labelled pairs and on a search task."
 
 
 def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -184,7 +184,15 @@ def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--text-a", default="sentence1", help="first text column of --pairs")
     parser.add_argument("--text-b", default="sentence2", help="second text column of --pairs")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of a .csv/.tsv/.jsonl --pairs file")
-    parser.add_argument("--skip-sts", action="store_true", help="score only --pairs, not the STS benchmarks")
+    parser.add_argument("--retrieval", metavar="DIR_OR_PAIR_FILE",
+                        help="a search task: a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or a "
+                             "pair file with 0/1 labels (--text-a: queries, --text-b: their relevant texts); each "
+                             "bi-encoder's nDCG@10, MRR@10, Recall@10 and Recall@100")
+    parser.add_argument("--rerank", type=int, metavar="K",
+                        help="with --retrieval: each cross-encoder given also reranks the top K of the bi-encoder "
+                             "beside it (the same run folder and member; else every bi-encoder given on its own)")
+    parser.add_argument("--skip-sts", action="store_true",
+                        help="score only --pairs and --retrieval, not the STS benchmarks (no STS folder needed)")
     parser.add_argument("--pooling", choices=("cls", "mean"), help="bi-encoder pooling (default: the folder's own)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")
     parser.add_argument("--batch-size", type=int, default=128)

@@ -142,3 +142,44 @@ def test_retrieval_leaves_each_query_out_and_reranking_orders_only_the_top_k(tin
         assert sorted(after[:3]) == sorted(before[:3]) and after[3:] == before[3:]
         scores = cross.score([text] * 3, [documents[doc] for doc in after[:3]])
         assert np.all(np.diff(scores) <= 1e-6), "the top 3 in the cross-encoder's order"
+
+
+def test_evaluate_retrieval_scores_each_bi_encoder_and_the_cross_encoder_reranking_it(
+        tiny_model_dir: Path, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.evaluate import main as evaluate_main
+    from tests.test_evaluate import _artifact_rows
+
+    monkeypatch.delenv("STS_DATA_DIR", raising=False)  # --skip-sts: no STS folder is needed
+    bi, cross = tmp_path / "bi", tmp_path / "cross"
+    BiEncoder.from_pretrained(tiny_model_dir).save(bi)
+    CrossEncoder.from_pretrained(tiny_model_dir).save(cross)
+    folder = beir_folder(tmp_path / "task")
+    out = tmp_path / "evaluation.json"
+    report = evaluate_main([str(bi), str(cross), "--retrieval", str(folder), "--rerank", "2", "--skip-sts",
+                            "--device", "cpu", "--out", str(out)])
+    assert report["results"] == [], "no STS set and no pairs: nothing else is scored"
+    search = report["retrieval"]
+    assert (search["queries"], search["documents"], search["rerank"]) == (2, 3, 2)
+    (by_bi, by_cross) = search["results"]
+    assert (by_bi["kind"], by_cross["kind"], by_cross["reranks"]) == ("bi", "cross", str(bi))
+    task = load_task(folder)
+    expected = mean_metrics(score_rankings(task, retrieve(BiEncoder.from_pretrained(bi, max_length=256), task)))
+    assert by_bi["scores"] == pytest.approx(expected)
+    assert by_bi["scores"][RECALL100] == 100.0, "three documents: all of them are in the top 100"
+    assert json.loads(out.read_text())["retrieval"] == search
+    rows = _artifact_rows("retrieval-evaluation")
+    assert [row["nDCG@10"] for row in rows] == [f"{r['scores'][NDCG10]:.2f}" for r in search["results"]]
+
+
+def test_evaluate_with_a_bad_retrieval_folder_is_one_line_and_exit_2(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.evaluate import main as evaluate_main
+
+    folder = beir_folder(tmp_path / "task")
+    (folder / "qrels" / "test.tsv").write_text("q1\tnope\t1\n")
+    with pytest.raises(SystemExit) as done:
+        evaluate_main(["minilm-l6", "--retrieval", str(folder), "--skip-sts", "--device", "cpu"])
+    error = capsys.readouterr().err.strip()
+    assert done.value.code == 2 and "\n" not in error
+    assert error == f"error: {folder}/qrels/test.tsv, line 1: document id 'nope' is not in corpus.jsonl; add it " \
+                    "there or remove the line"

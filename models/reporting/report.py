@@ -4,18 +4,19 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from models.data import DEV, OWN_DEV, TEST_SETS
-from models.metrics import AVERAGE
+from models.metrics import AVERAGE, RETRIEVAL_METRICS
 
 SHORT_NAMES = {"STSBenchmark": "STS-B", "SICKRelatedness": "SICK-R"}
-COLUMNS: tuple[str, ...] = (*TEST_SETS, AVERAGE, DEV, OWN_DEV)
+STS_COLUMNS: tuple[str, ...] = (*TEST_SETS, AVERAGE, DEV)
+COLUMNS: tuple[str, ...] = (*STS_COLUMNS, OWN_DEV, *RETRIEVAL_METRICS)
 
 
 Rows = Sequence[tuple[str, Mapping[str, float]]]
 
 
 def columns_of(results: Rows) -> list[str]:
-    """The known columns that at least one row has, in the standard order (STS sets, avg, dev, own dev)."""
-    return [c for c in COLUMNS if any(c in scores for _, scores in results)] or list(COLUMNS[:-1])
+    """The known columns that at least one row has, in the standard order (STS sets, avg, dev, own dev, search)."""
+    return [c for c in COLUMNS if any(c in scores for _, scores in results)] or list(STS_COLUMNS)
 
 
 def header(results: Rows) -> list[str]:
