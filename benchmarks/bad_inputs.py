@@ -61,6 +61,17 @@ def _write(folder: Path, name: str, content: bytes) -> Path:
     return folder / name
 
 
+def _search_folder(folder: Path, qrels: str = "query-id\tcorpus-id\tscore\nq1\td1\t1\n",
+                   queries: bool = True) -> Path:
+    """A one-query BEIR folder, with the given judgements (and without queries.jsonl when not `queries`)."""
+    (folder / "task" / "qrels").mkdir(parents=True)
+    _write(folder / "task", "corpus.jsonl", b'{"_id": "d1", "text": "reset a password"}\n')
+    if queries:
+        _write(folder / "task", "queries.jsonl", b'{"_id": "q1", "text": "forgot my password"}\n')
+    _write(folder / "task" / "qrels", "test.tsv", qrels.encode())
+    return folder / "task"
+
+
 def _model_folder(folder: Path) -> Path:
     """A model folder with pickled weights only, which we refuse to load."""
     (folder / "model").mkdir()
@@ -118,6 +129,12 @@ CASES: tuple[Case, ...] = (
                     str(_csv(d, "dev.csv", GOOD_ROWS[:3], label=[1, 0, 1]))], "evaluate"),
     Case("evaluate: labelled pairs without their label column",
          lambda d: ["minilm-l6", "--skip-sts", "--pairs", str(_csv(d, "dev.csv", GOOD_ROWS[:3]))], "evaluate"),
+    Case("evaluate: a retrieval folder without queries.jsonl",
+         lambda d: ["minilm-l6", "--skip-sts", "--retrieval", str(_search_folder(d, queries=False))], "evaluate"),
+    Case("evaluate: retrieval judgements naming an unknown document",
+         lambda d: ["minilm-l6", "--skip-sts", "--retrieval", str(_search_folder(d, "q1\td9\t1\n"))], "evaluate"),
+    Case("dev retrieval: no judgement above 0",
+         lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--dev-retrieval", str(_search_folder(d, "q1\td1\t0\n"))]),
     Case("--out is a file", lambda d: [*_pool(_csv(d, "pairs.csv", GOOD_ROWS)), "--out",
                                        str(_write(d, "runs", b"a file"))]),
 )

@@ -53,6 +53,8 @@ class PipelineConfig:
     eval: str | None = field(default=None, metadata={"help": "sts: the 7 STS test sets + STS-B dev (from --data-dir, or the hub when asked for); dev: only --dev-pairs; none: no scoring, the last cycle is exported (default: sts when the STS data is found locally, else dev with --dev-pairs, else none)"})
     dev_pairs: str | None = field(default=None, metadata={"help": "your small labelled pair file (graded scores or 0/1; same columns as the pool, --text-a/--text-b): chooses the best cycle (Spearman or ROC-AUC)"})
     label_column: str = field(default="label", metadata={"help": "the label column of --dev-pairs"})
+    dev_retrieval: str | None = field(default=None, metadata={"help": "a search task (a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv; or a pair file with 0/1 labels, --text-a/--text-b/--label-column) that chooses the best cycle by nDCG@10: each cycle's bi-encoder searches it, and its cross-encoder is scored reranking that bi-encoder's top --rerank-k (how a cross-encoder serves search)"})
+    rerank_k: int = field(default=20, metadata={"help": "with --dev-retrieval: how many of the bi-encoder's top documents per query the cross-encoder reranks"})
 
     # warm-up (contrastive, label-free)
     warmup: str = field(default="mirror", metadata={"help": "warm-up method: mirror (Mirror-BERT), simcse (SimCSE), isbert (IS-BERT: an n-gram CNN and mean pooling join the model) or none"})
@@ -111,7 +113,7 @@ class PipelineConfig:
                              "latin-1, cp1252 or utf-16") from None
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
-        for name in ("max_pairs", "max_steps", "micro_batch", "shard_pairs"):
+        for name in ("max_pairs", "max_steps", "micro_batch", "shard_pairs", "rerank_k"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")

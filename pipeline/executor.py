@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from artifacts.atomic import write_text_atomic
-from artifacts.hashing import file_digest, folder_digest, value_digest
+from artifacts.hashing import file_digest, folder_digest, path_digest, value_digest
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Artifact, Store
 from models.config import PipelineConfig
@@ -36,12 +36,14 @@ def source_artifact(model: str) -> Artifact:
 
 def data_identity(config: PipelineConfig) -> str:
     """What the benchmark and pool data are, for the keys of the stages that read them: the folder's content, or
-    the hub splits read, by id and content; and the user's pool and dev files by content."""
+    the hub splits read, by id and content; and the user's pool, dev and --dev-retrieval files by content."""
     data_dir = benchmark_dir(config.data_dir)
     identity = folder_digest(data_dir) if data_dir else hub_data_identity(config)
     for path in (config.pool_path, config.dev_pairs):
         if path:
             identity += ":" + file_digest(Path(path))
+    if config.dev_retrieval:
+        identity += ":" + path_digest(Path(config.dev_retrieval))
     return identity
 
 

@@ -26,6 +26,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "cycles": "how many cycles are planned, not what one stage computes",
     "data_dir": "the benchmark files are keyed by their content (data and scoring stages)",
     "dev_pairs": "the file is keyed by its content (data and scoring stages)",
+    "dev_retrieval": "the folder's files (or the pair file) are keyed by their content (data and scoring stages)",
     "shard_pairs": "a sharded labelling is merged into the same labels as the unsharded one",
     "embedding_cache": "cached embeddings are the ones the model computes",
     "eval_batch_size": "inference batches are padded per batch and masked: the same scores",

@@ -176,20 +176,24 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
             for name in members:
                 result.models[ScoreRow.of(kind, cycle, name, single).label] = models[kind][name]
         if config.evaluates:
-            _score_cycle(executor, result, cycle, members, models, single)
+            _score_cycle(config, executor, result, cycle, members, models, single)
 
     return result
 
 
 def best_cycles(config: PipelineConfig, result: CycleResult[H]) -> dict[str, int]:
     """Each export's best cycle on the selection set (the last cycle when nothing is scored). With several members,
-    each kind's ensemble too, when its best cycle is every member's: then the exported members are its models."""
+    each kind's ensemble too, when its best cycle is every member's: then the exported members are its models. An
+    ensemble has no search score (its members' vectors are not one index), so --dev-retrieval exports no ensemble."""
     metric, single = selection_metric(config), len(result.members) == 1
     names = [*result.members] + ([] if single else [ENSEMBLE])
     chosen = {}
     for kind in KINDS:
         for name in names:
             labels = {c: ScoreRow.of(kind, c, name, single).label for c in range(1, config.cycles + 1)}
+            if name == ENSEMBLE and metric is not None and any(metric not in result.scores[label]
+                                                               for label in labels.values()):
+                continue
             cycle = config.cycles if metric is None else max(labels, key=lambda c: result.scores[labels[c]][metric])
             if name != ENSEMBLE or all(chosen[ExportKey(kind, member).label] == cycle for member in result.members):
                 chosen[ExportKey(kind, None if single else name).label] = cycle
@@ -239,9 +243,10 @@ def _average(cycle: int, kind: str, labels: Mapping[str, H]) -> StageCall[H]:
     return StageCall("average-labels", cycle, None, dict(labels), StageParams(kind=kind))
 
 
-def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, members: Mapping[str, str],
-                 models: Mapping[str, Mapping[str, H]], single: bool) -> None:
-    """Every member's bi and cross on the benchmarks; with several members, their ensembles too."""
+def _score_cycle(config: PipelineConfig, executor: Executor[H], result: CycleResult[H], cycle: int,
+                 members: Mapping[str, str], models: Mapping[str, Mapping[str, H]], single: bool) -> None:
+    """Every member's bi and cross on the benchmarks; with several members, their ensembles too; with
+    --dev-retrieval, every member's search scores as well."""
     calls = [StageCall("scores", cycle, name, {"model": models[kind][name]}, StageParams(model=source, kind=kind))
              for kind in KINDS for name, source in members.items()]
     predictions: dict[str, dict[str, H]] = {kind: {} for kind in KINDS}
@@ -249,9 +254,27 @@ def _score_cycle(executor: Executor[H], result: CycleResult[H], cycle: int, memb
         kind, name = call.params.kind, call.member or ""
         result.scores[ScoreRow.of(kind, cycle, name, single).label] = dict(output.metrics)
         predictions[kind][name] = output.handle
+    if config.dev_retrieval:
+        _score_search(executor, result, cycle, members, models, single)
     if single:
         return
     ensembles = [StageCall("ensemble-scores", cycle, ENSEMBLE, predictions[kind], StageParams(kind=kind))
                  for kind in KINDS]
     for call, output in zip(ensembles, executor.run(ensembles)):
         result.scores[ScoreRow.of(call.params.kind, cycle, ENSEMBLE, single).label] = dict(output.metrics)
+
+
+def _score_search(executor: Executor[H], result: CycleResult[H], cycle: int, members: Mapping[str, str],
+                  models: Mapping[str, Mapping[str, H]], single: bool) -> None:
+    """Each member's bi-encoder searches the --dev-retrieval task; its cross-encoder is scored reranking that very
+    search, which is how a cross-encoder serves search (it cannot index), so both kinds get nDCG@10 and one metric
+    chooses every export. The metrics join the member's score rows."""
+    searches = [StageCall("retrieval-scores", cycle, name, {"model": models["bi"][name]},
+                          StageParams(model=source, kind="bi")) for name, source in members.items()]
+    searched = executor.run(searches)
+    reranks = [StageCall("retrieval-scores", cycle, name, {"model": models["cross"][name], "ranking": output.handle},
+                         StageParams(model=source, kind="cross"))
+               for (name, source), output in zip(members.items(), searched)]
+    for kind, outputs in (("bi", searched), ("cross", executor.run(reranks))):
+        for name, output in zip(members, outputs):
+            result.scores[ScoreRow.of(kind, cycle, name, single).label].update(output.metrics)

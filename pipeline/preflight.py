@@ -30,6 +30,7 @@ from models.data import (
     pool_origin_note,
     tidy_note,
 )
+from models.data.retrieval_task import load_task
 from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
 from models.encoders.sources import ModelSourceError, resolve_model_source
@@ -59,6 +60,17 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
         for note in input_notes(config):
             print(f"note: {note}", file=sys.stderr)
         evaluation_sets(config)
+        if config.dev_retrieval:
+            check_dev_retrieval(config)
+
+
+def check_dev_retrieval(config: PipelineConfig) -> None:
+    """The search task is read now; it chooses among scored cycles, so a run that scores nothing cannot use it."""
+    load_task(config.dev_retrieval, config.text_a, config.text_b, config.label_column, config.encoding)
+    if not config.evaluates:
+        raise DataError(f"--dev-retrieval {config.dev_retrieval} chooses among scored cycles, and this run scores "
+                        "none (--eval none, or no STS folder and no --dev-pairs); pass --data-dir DIR or --dev-pairs "
+                        "FILE, or drop --eval none")
 
 
 def check_hub_models(config: PipelineConfig) -> None:

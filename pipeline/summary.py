@@ -12,14 +12,14 @@ from models.config import PipelineConfig
 from models.data import DEV, OWN_DEV
 from models.encoders.loading import load_encoder, start_pooling
 from models.encoders.sources import carries_code
-from models.metrics import selection_metric
+from models.metrics import NDCG10, selection_metric
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
 from models.reporting.score_rows import KINDS, ExportKey, ScoreRow, export_folders
 from pipeline.plan import CycleResult, best_export, recommended
 
-METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
+METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)", NDCG10: "nDCG@10 (--dev-retrieval)"}
 
 
 def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: RunManifest, run_dir: Path,
@@ -123,7 +123,11 @@ def versus_start(manifest: RunManifest, metric: str | None) -> str:
     if metric is None:
         return ("No evaluation set (`--eval none`): the last cycle is exported. Give `--dev-pairs FILE` (a few "
                 "hundred labelled pairs) to choose the best cycle and compare with the start model.")
-    start = max(s[metric] for label, s in manifest.scores.items() if ScoreRow.parse(label).is_start)
+    starts = [s[metric] for label, s in manifest.scores.items() if ScoreRow.parse(label).is_start and metric in s]
+    if not starts:  # --dev-retrieval scores the cycles only
+        return (f"The start model was not scored on {METRIC_NAMES[metric]}; `trans-encoder evaluate START "
+                "--retrieval DIR` scores it.")
+    start = max(starts)
     worse = {kind: value for kind, (_, value) in recommended_exports(manifest, metric).items()
              if value is not None and value < start}
     if not worse:

@@ -12,7 +12,7 @@ from models.data import DEV
 from models.data.hub import HUB_TEST_SETS
 from models.encoders.installed import HUB_ORIGIN
 from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
-from models.metrics import selection_metric
+from models.metrics import NDCG10, selection_metric
 from models.reporting.report import markdown_table
 
 SUPERVISED, RAW, UNKNOWN = "supervised", "raw", "unknown"
@@ -80,7 +80,7 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
              "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(PATH)\n"
              "scores = model.predict([(a, b), ...])  # in [0, 1]")
     metric = selection_metric(config)
-    selection = "STS-B dev" if metric == DEV else "your --dev-pairs"
+    selection = {DEV: "STS-B dev", NDCG10: "nDCG@10 on your --dev-retrieval task"}.get(metric or "", "your --dev-pairs")
     chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {selection} (labelled: used to choose, never to "
               "train)" if metric else f"The last of {config.cycles} cycle(s) (no evaluation set)")
     pool_file = f" ({config.pool_path})" if config.pool_path else ""
@@ -102,7 +102,7 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
 {usage}
 ```
 
-## Scores (Spearman x100; 7 STS test sets, their average, STS-B dev; your --dev-pairs when given)
+## Scores (Spearman x100: 7 STS test sets, their average, STS-B dev, your --dev-pairs; search x100: --dev-retrieval)
 {markdown_table(list(scores.items()))}
 
 ## Recipe
