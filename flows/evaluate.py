@@ -98,24 +98,25 @@ def rerank_with(label: str, source: str, bi_label: str, rankings: list[list[str]
             "scores": mean_metrics(score_rankings(search, reranked))}
 
 
-def _group(label: str, kind: str) -> str:
-    """Which bi-encoder a cross-encoder reranks: the one of the same run folder and member ('run bi' beside
-    'run cross'); models given on their own form one group."""
-    return label[:-len(kind) - 1] if label.endswith(f" {kind}") else ""
+def rerank_pairs(chosen: Sequence[tuple[str, str, str]]) -> list[tuple[int, int]]:
+    """(cross, bi) positions in `chosen`: a cross-encoder reranks the bi-encoder of its run folder and member ('run
+    cross' beside 'run bi'); models given on their own form one group, each cross reranking each bi."""
+    group = lambda label, kind: label[:-len(kind) - 1] if label.endswith(f" {kind}") else ""  # noqa: E731
+    return [(c, b) for c, (cross, _, kind_c) in enumerate(chosen) for b, (bi, _, kind_b) in enumerate(chosen)
+            if (kind_c, kind_b) == ("cross", "bi") and group(cross, "cross") == group(bi, "bi")]
 
 
 def search_results(chosen: Sequence[tuple[str, str, str]], search: RetrievalTask, k: int | None,
                    pooling: str | None, max_length: int, batch_size: int, device: str,
                    precision: str) -> list[dict[str, Any]]:
     """Every bi-encoder's search scores, then (with `k`) every cross-encoder reranking its group's bi-encoders."""
-    bis = {label: retrieve_with(label, source, search, pooling, max_length, batch_size, device, precision)
-           for label, source, kind in chosen if kind == "bi"}
+    bis = {b: retrieve_with(label, source, search, pooling, max_length, batch_size, device, precision)
+           for b, (label, source, kind) in enumerate(chosen) if kind == "bi"}
     results = [result for result, _ in bis.values()]
-    for label, source, kind in chosen if k else ():
-        for bi_label, (_, rankings) in bis.items():
-            if kind == "cross" and _group(label, "cross") == _group(bi_label, "bi"):
-                results.append(rerank_with(label, source, bi_label, rankings, search, k, max_length, batch_size,
-                                           device, precision))
+    for c, b in rerank_pairs(chosen) if k else ():
+        label, source, _ = chosen[c]
+        results.append(rerank_with(label, source, chosen[b][0], bis[b][1], search, k, max_length, batch_size, device,
+                                   precision))
     return results
 
 
