@@ -57,7 +57,8 @@ def measure(models: Sequence[str], task: RetrievalTask, k: int | None, max_lengt
             started = time.perf_counter()
             model = load_encoder("bi", source, None, max_length).to(runtime.device)
             rankings[b] = retrieve(model, task, 128, runtime.dtype)  # type: ignore[arg-type]
-            rows.append((f"{label} (bi)", mean_metrics(score_rankings(task, rankings[b])),
+            shown = label if label.endswith(" bi") else f"{label} (bi)"
+            rows.append((shown, mean_metrics(score_rankings(task, rankings[b])),
                          time.perf_counter() - started))
     for c, b in rerank_pairs(chosen) if k else ():
         started = time.perf_counter()

@@ -103,7 +103,8 @@ def _publish(manifest: RunManifest, summary: str) -> None:
     """The score table and the summary as Prefect artifacts, and the table on the terminal."""
     rows = list(manifest.scores.items())
     create_table_artifact(table_records(rows), key="sts-scores",
-                          description=f"Spearman x100 per cycle, {manifest.run_name}")
+                          description=f"Spearman x100 per cycle (and search x100 with --dev-retrieval), "
+                                      f"{manifest.run_name}")
     create_markdown_artifact(summary, key="run-summary", description=manifest.run_name)
     print(text_table(rows))
     print(summary.split("\n\n")[1])

@@ -183,3 +183,12 @@ def test_evaluate_with_a_bad_retrieval_folder_is_one_line_and_exit_2(tmp_path: P
     assert done.value.code == 2 and "\n" not in error
     assert error == f"error: {folder}/qrels/test.tsv, line 1: document id 'nope' is not in corpus.jsonl; add it " \
                     "there or remove the line"
+
+
+def test_a_cross_encoder_reranks_the_bi_encoder_of_its_run_and_member_or_every_one_given_alone() -> None:
+    from flows.evaluate import rerank_pairs
+
+    chosen = [("run-a bi", "", "bi"), ("run-a cross", "", "cross"), ("run-b m1 bi", "", "bi"),
+              ("run-b m2 bi", "", "bi"), ("run-b m2 cross", "", "cross"), ("minilm-l6", "", "bi"),
+              ("path/to/ce", "", "cross"), ("mpnet-base", "", "bi")]
+    assert rerank_pairs(chosen) == [(1, 0), (4, 3), (6, 5), (6, 7)]
