@@ -12,6 +12,7 @@ from models.data import load_stsb_dev
 from models.data.retrieval_task import task_from_pairs, write_beir
 from models.metrics import NDCG10, RECALL100, selection_metric
 from pipeline.plan import CycleResult, best_cycles
+from pipeline.preflight import preflight
 from pipeline.run import plan_run
 from tests.test_pipeline import QUICK, entries
 
@@ -62,3 +63,18 @@ def test_with_dev_retrieval_an_ensemble_without_a_search_score_is_not_exported()
     scores |= {f"cycle {c} ensemble {kind}": {"dev": 60.0} for c in (1, 2) for kind in ("bi", "cross")}
     result: CycleResult[str] = CycleResult(scores=scores, members={"a": "a", "b": "b"})
     assert best_cycles(config, result) == {"a bi": 2, "b bi": 1, "a cross": 2, "b cross": 1}
+
+
+def test_dev_retrieval_in_a_run_that_scores_nothing_is_one_line_before_any_work(
+        tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = tmp_path / "pool.csv"
+    pd.DataFrame({"sentence1": [f"question {i}" for i in range(200)],
+                  "sentence2": [f"answer {i}" for i in range(200)]}).to_csv(pool, index=False)
+    task = search_folder(mini_sts_dir, tmp_path)
+    config = PipelineConfig(model=str(tiny_model_dir), pool="custom", pool_path=str(pool), eval="none",
+                            dev_retrieval=str(task))
+    with pytest.raises(SystemExit) as done:
+        preflight(config, tmp_path / "runs")
+    error = capsys.readouterr().err.strip()
+    assert done.value.code == 2 and error.startswith(f"error: --dev-retrieval {task} chooses among scored cycles")
+    assert "\n" not in error
