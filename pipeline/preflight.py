@@ -172,7 +172,9 @@ def input_notes(config: PipelineConfig) -> tuple[str, ...]:
         source = Path(resolve_model_source(model))
         if not source.is_dir():  # a hub id: its tokenizer arrives with the model, when the run loads it
             continue
-        cut = [t.describe() for t in pool_truncations(source, first, second, config) if t.cut]
+        # mined pairs are not known yet: a corpus's notes count its sentences only
+        cut = [t.describe() for t in pool_truncations(source, first, second, config)
+               if t.cut and (config.pool != "corpus" or t.unit != "pairs")]
         if cut:
             notes.append(f"{name}: " + "; ".join(cut))
     return tuple(notes)
