@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.manifest import RunManifest
+from artifacts.pairs import read_mined_pool
 from artifacts.store import Artifact
 from models.config import PipelineConfig
 from models.data import DEV, OWN_DEV
@@ -20,6 +21,17 @@ from models.reporting.score_rows import KINDS, ExportKey, ScoreRow, export_folde
 from pipeline.plan import CycleResult, best_export, recommended
 
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)"}
+
+
+def mined_table(manifest: RunManifest) -> str:
+    """A mined pool's pairs per neighbour rank (0: random) with their mean cosine: how near the pairs are."""
+    entry = next((e for e in manifest.entries if e.stage == "mine"), None)
+    if entry is None:
+        return ""
+    by_rank = read_mined_pool(Path(entry.path)).groupby("rank")["cosine"].agg(["size", "mean"])
+    rows = "\n".join(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
+                     for rank, row in by_rank.iterrows())
+    return f"\n\n| neighbour rank | pairs | mean cosine |\n|---|---|---|\n{rows}"
 
 
 def mined_note(mined: Mapping[str, Any]) -> str:
@@ -86,7 +98,7 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     first = _named(export_folders(manifest.exports, manifest.recommended))
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
-Pool: {pool.get("pairs", "-")} pairs{mined_note(pool)}.{notes}
+Pool: {pool.get("pairs", "-")} pairs{mined_note(pool)}.{notes}{mined_table(manifest)}
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
 **Use {first}** ({manifest.recommended}-encoder{picked}); `trans-encoder score`
 takes it by default. Each kind's best:

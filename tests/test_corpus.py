@@ -64,6 +64,7 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
     summary = (Path(whole["run_dir"]) / "summary.md").read_text()
     assert f"Pool: {len(pool)} pairs mined from 150 texts" in summary
     assert "corpus" in summary and "150 distinct texts" in summary
+    assert f"| random | {(pool['rank'] == 0).sum():,} | {cosine[0]:.3f} |" in summary, "pairs per rank, shown"
 
     sharded = run_plain("paper", PipelineConfig(**settings, shard_pairs=40), tmp_path / "sharded")
     titles = [e["title"] for e in json.loads((Path(sharded["run_dir"]) / "manifest.json").read_text())["entries"]]
