@@ -1,6 +1,8 @@
-"""The Parquet files that carry pairs between stages: the pool and each cycle's pseudo-labels."""
+"""The Parquet files that carry pairs between stages: the pool and each cycle's pseudo-labels; and, for a pool mined
+from a corpus, the corpus, its embeddings and its neighbours."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,12 @@ import pyarrow.parquet as pq
 from artifacts.atomic import atomic_path
 
 POOL_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string())])
+# a mined pool says why each pair is there: its neighbour rank (0: a random pair) and the start models' mean cosine
+MINED_POOL_SCHEMA = pa.schema([*POOL_SCHEMA, ("rank", pa.int16()), ("cosine", pa.float32())])
+CORPUS_SCHEMA = pa.schema([("text", pa.string())])
+NEIGHBOURS_SCHEMA = pa.schema([("query", pa.int64()), ("neighbour", pa.int64()), ("rank", pa.int16()),
+                               ("cosine", pa.float32())])
+METRICS_KEY = b"trans_encoder.metrics"  # what a stage measured, kept in the Parquet footer for a cached read
 
 LABELLED_SCHEMA = pa.schema([
     ("text_a", pa.string()),
@@ -36,7 +44,66 @@ def write_pool(path: Path, pool: pd.DataFrame) -> Path:
 
 
 def read_pool(path: Path) -> pd.DataFrame:
-    return _read(path, POOL_SCHEMA)
+    """The pairs of a given or a mined pool (its rank and cosine columns are left in the file)."""
+    table = pq.read_table(path)
+    if table.schema.remove_metadata().equals(MINED_POOL_SCHEMA):
+        table = table.select(POOL_SCHEMA.names)
+    return _read(path, POOL_SCHEMA, table)
+
+
+def write_mined_pool(path: Path, pool: pd.DataFrame, metrics: dict[str, object]) -> Path:
+    table = pa.Table.from_pandas(pool[MINED_POOL_SCHEMA.names], schema=MINED_POOL_SCHEMA, preserve_index=False)
+    return _write(path, table.replace_schema_metadata({METRICS_KEY: json.dumps(metrics)}))
+
+
+def read_mined_pool(path: Path) -> pd.DataFrame:
+    return _read(path, MINED_POOL_SCHEMA)
+
+
+def stored_metrics(path: Path) -> dict[str, object]:
+    """What the stage that wrote a Parquet file measured (empty when it kept nothing)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata[METRICS_KEY]) if METRICS_KEY in metadata else {}
+
+
+def write_corpus(path: Path, texts: list[str], metrics: dict[str, object]) -> Path:
+    table = pa.table({"text": texts}, schema=CORPUS_SCHEMA)
+    return _write(path, table.replace_schema_metadata({METRICS_KEY: json.dumps(metrics)}))
+
+
+def read_corpus(path: Path) -> list[str]:
+    return _read(path, CORPUS_SCHEMA)["text"].tolist()
+
+
+def write_embeddings(path: Path, embeddings: np.ndarray) -> Path:
+    """One float32 row per corpus text, as a fixed-size list column (read back without a copy per row)."""
+    values = pa.array(np.ascontiguousarray(embeddings, dtype=np.float32).reshape(-1))
+    column = pa.FixedSizeListArray.from_arrays(values, embeddings.shape[1])
+    return _write(path, pa.table({"embedding": column}))
+
+
+def read_embeddings(path: Path) -> np.ndarray:
+    column = pq.read_table(path).column("embedding").combine_chunks()
+    return column.values.to_numpy().reshape(len(column), column.type.list_size)
+
+
+def write_neighbours(path: Path, first_row: int, ids: np.ndarray, cosines: np.ndarray) -> Path:
+    """Each query text's neighbours, best first: query and neighbour are corpus rows, rank counts from 1."""
+    queries, k = ids.shape
+    frame = pd.DataFrame({"query": np.repeat(np.arange(first_row, first_row + queries, dtype=np.int64), k),
+                          "neighbour": ids.reshape(-1).astype(np.int64),
+                          "rank": np.tile(np.arange(1, k + 1, dtype=np.int16), queries),
+                          "cosine": cosines.reshape(-1).astype(np.float32)})
+    return _write(path, pa.Table.from_pandas(frame, schema=NEIGHBOURS_SCHEMA, preserve_index=False))
+
+
+def read_neighbours(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query rows, neighbour ids [queries, k], cosines [queries, k]) of one neighbours file."""
+    frame = _read(path, NEIGHBOURS_SCHEMA)
+    k = int(frame["rank"].max()) if len(frame) else 0
+    queries = frame["query"].to_numpy()[::k] if k else np.zeros(0, dtype=np.int64)
+    return (queries, frame["neighbour"].to_numpy().reshape(-1, k) if k else np.zeros((0, 0), dtype=np.int64),
+            frame["cosine"].to_numpy().reshape(-1, k) if k else np.zeros((0, 0), dtype=np.float32))
 
 
 def write_labelled(path: Path, pool: pd.DataFrame, labels: np.ndarray, labelled_by: str, cycle: int,

@@ -56,6 +56,15 @@ def _pool(path: Path, *flags: str) -> list[str]:
     return ["--pool", "custom", "--pool-path", str(path), *flags]
 
 
+def _corpus(path: Path, *flags: str) -> list[str]:
+    return ["--pool", "corpus", "--corpus-path", str(path), *flags]
+
+
+def _parquet(folder: Path, name: str, **columns: list[object]) -> Path:
+    pd.DataFrame(columns).to_parquet(folder / name)
+    return folder / name
+
+
 def _write(folder: Path, name: str, content: bytes) -> Path:
     (folder / name).write_bytes(content)
     return folder / name
@@ -97,6 +106,12 @@ CASES: tuple[Case, ...] = (
                                                                .encode("latin-1")))),
     Case("unknown --encoding", lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--encoding", "klingon")),
     Case("random bytes as Parquet", lambda d: _pool(_write(d, "pairs.parquet", b"not parquet at all"))),
+    Case("corpus: the file is empty", lambda d: _corpus(_write(d, "texts.txt", b""))),
+    Case("corpus: one distinct text", lambda d: _corpus(_write(d, "texts.txt", b"reset my password\n" * 3))),
+    Case("corpus: the text column named otherwise",
+         lambda d: _corpus(_write(d, "texts.csv", b"body\nreset my password\nopen an account\n"))),
+    Case("corpus: a column that is not text", lambda d: _corpus(_parquet(d, "texts.parquet", text=[1, 2, 3]))),
+    Case("--pool corpus without a file", lambda d: ["--pool", "corpus"]),
     Case("dev pairs: a label that is not a number",
          lambda d: _pool(_csv(d, "pairs.csv", GOOD_ROWS), "--dev-pairs",
                          str(_csv(d, "dev.csv", GOOD_ROWS[:3], label=[1, "high", 0])))),

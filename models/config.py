@@ -12,7 +12,7 @@ from typing import Any
 
 WARMUP_METHODS: tuple[str, ...] = ("mirror", "simcse", "isbert", "none")
 LABEL_TRANSFORMS: tuple[str, ...] = ("raw", "clip", "minmax")
-POOL_NAMES: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom")
+POOL_NAMES: tuple[str, ...] = ("stsb", "sts", "sickr", "sts_sickr", "custom", "corpus")
 
 # The settings that take one of a few values: the CLI lists them, validation names them. Kept here, free of torch,
 # so that settings and --help load fast; tests/test_registries.py ties the warm-up and loss names to their registries
@@ -40,8 +40,13 @@ class PipelineConfig:
     labellers: str | None = field(default=None, metadata={"help": "comma-separated frozen models whose scores join the label average of their kind (bi-encoder: bi->cross labels; cross-encoder: cross->bi labels); never trained"})
     labellers_join: str = field(default="own", metadata={"help": "own: a frozen labeller joins its kind's average only; both: the bi->cross and the cross->bi average"})
     pooling: str | None = field(default=None, metadata={"help": "bi-encoder pooling, cls or mean (default: the model folder's own, else cls)"})
-    pool: str = field(default="sts_sickr", metadata={"help": "unlabelled pairs: stsb, sts, sickr, sts_sickr or custom"})
+    pool: str = field(default="sts_sickr", metadata={"help": "unlabelled pairs: stsb, sts, sickr, sts_sickr, custom (your pairs, --pool-path) or corpus (pairs mined from your texts, --corpus-path)"})
     pool_path: str | None = field(default=None, metadata={"help": "the file of a custom pool (.csv, .tsv, .parquet, .jsonl)"})
+    corpus_path: str | None = field(default=None, metadata={"help": "--pool corpus: your texts, one per line (.txt) or a column (--text) of a .csv, .tsv, .parquet or .jsonl; the pool is mined from them"})
+    text: str = field(default="text", metadata={"help": "the text column of a --corpus-path table"})
+    mine_neighbours: int = field(default=5, metadata={"help": "--pool corpus: nearest neighbours mined per text by the start bi-encoders' mean cosine"})
+    mine_random: float = field(default=0.2, metadata={"help": "--pool corpus: share of the mined pool that is random pairs (mostly unrelated), so the pool spans near-paraphrases to unrelated pairs"})
+    mine_exact_max: int = field(default=200_000, metadata={"help": "--pool corpus: exact neighbour search up to this many texts, an approximate faiss HNSW index above (its recall on a sample is in the manifest)"})
     text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
     encoding: str = field(default="utf-8", metadata={"help": "text encoding of --pool-path and --dev-pairs files (e.g. latin-1, cp1252, utf-16); UTF-8 files may start with a byte-order mark"})
@@ -93,7 +98,7 @@ class PipelineConfig:
     micro_batch: int | None = field(default=16, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: per-example losses (mse) add up to the whole batch's gradient, so memory follows the part, while cosent ranks pairs within each part (dropout masks are drawn per part, so another value follows another random path of the same recipe; unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
     label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: faster labelling at a cost in dev Spearman, both measured per model in benchmarks/INT8.md; training and evaluation stay full precision"})
-    shard_pairs: int | None = field(default=None, metadata={"help": "label the pool in shards of N pairs, each its own cached task (on Ray: spread over the workers), then merge them into one labels artifact equal to the unsharded one (default: one task per labelling)"})
+    shard_pairs: int | None = field(default=None, metadata={"help": "label the pool in shards of N pairs, and search a corpus's neighbours (--pool corpus) in blocks of N texts, each its own cached task (on Ray: spread over the workers), then merge them into one artifact equal to the unsharded one (default: one task per labelling or search)"})
     embedding_cache: bool = field(default=True, metadata={"help": "keep the embeddings of the models no stage trains (start models' benchmark scores, frozen labellers' pool labels) in $TE_EMBEDDING_CACHE (default ~/.cache/trans-encoder/embeddings), so each sentence is encoded once per machine"})
     eval_batch_size: int = 128
     eval_max_length: int = field(default=256, metadata={"help": "tokens per sentence (bi) or pair (cross) when scoring benchmarks; 256 is sentence-transformers' default"})
@@ -113,7 +118,8 @@ class PipelineConfig:
                              "latin-1, cp1252 or utf-16") from None
         if self.cycles < 1:
             raise ValueError(f"--cycles must be at least 1, got {self.cycles}")
-        for name in ("max_pairs", "max_steps", "micro_batch", "shard_pairs", "rerank_k"):
+        for name in ("max_pairs", "max_steps", "micro_batch", "shard_pairs", "mine_neighbours", "mine_exact_max",
+                     "rerank_k"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number or left unset, got {value}")
@@ -125,6 +131,11 @@ class PipelineConfig:
             raise ValueError("--warmup isbert mean-pools its n-gram features; drop --pooling cls")
         if self.eval == "dev" and not self.dev_pairs:
             raise ValueError("--eval dev needs --dev-pairs FILE (a small labelled pair file)")
+        if self.pool == "corpus" and not self.corpus_path:
+            raise ValueError("--pool corpus needs --corpus-path FILE (one text per line in a .txt, or a .csv, .tsv, "
+                             ".parquet or .jsonl with --text COLUMN)")
+        if not 0 <= self.mine_random < 1:
+            raise ValueError(f"--mine-random is a share in [0, 1), got {self.mine_random}")
         if self.pool == "custom" and not self.pool_path:
             raise ValueError("--pool custom needs --pool-path FILE (a .csv, .tsv, .parquet or .jsonl of sentence pairs)")
 

@@ -39,7 +39,7 @@ def data_identity(config: PipelineConfig) -> str:
     the hub splits read, by id and content; and the user's pool, dev and --dev-retrieval files by content."""
     data_dir = benchmark_dir(config.data_dir)
     identity = folder_digest(data_dir) if data_dir else hub_data_identity(config)
-    for path in (config.pool_path, config.dev_pairs):
+    for path in (config.pool_path, config.corpus_path, config.dev_pairs):
         if path:
             identity += ":" + file_digest(Path(path))
     if config.dev_retrieval:

@@ -125,11 +125,16 @@ def run_cycles(config: PipelineConfig, executor: Executor[H]) -> CycleResult[H]:
     single = len(members) == 1
     result: CycleResult[H] = CycleResult(members=dict(members))
     one = lambda call: executor.run([call])[0]  # noqa: E731 - a stage with nothing beside it
-    pool_output = one(StageCall("pool"))
-    pool, pairs = pool_output.handle, int(pool_output.metrics["pairs"])
-    label = lambda calls: label_pool(executor, calls, pairs, config.shard_pairs)  # noqa: E731
     starts = {name: executor.source(source) for name, source in members.items()}
     frozen = {name: (model_kind(source), executor.source(source), source) for name, source in labellers.items()}
+    if config.pool == "corpus":
+        encoders = {name: (starts[name], source) for name, source in members.items()} | {
+            name: (handle, source) for name, (kind, handle, source) in frozen.items() if kind == "bi"}
+        pool_output = mine_pool(executor, config, encoders)
+    else:
+        pool_output = one(StageCall("pool"))
+    pool, pairs = pool_output.handle, int(pool_output.metrics["pairs"])
+    label = lambda calls: label_pool(executor, calls, pairs, config.shard_pairs)  # noqa: E731
 
     if config.evaluates:
         start_scores = executor.run([StageCall("scores", None, name, {"model": starts[name]},
@@ -202,6 +207,23 @@ def best_cycles(config: PipelineConfig, result: CycleResult[H]) -> dict[str, int
 
 def _by_member(members: Mapping[str, str], outputs: Sequence[StageOutput[H]]) -> dict[str, H]:
     return {name: output.handle for name, output in zip(members, outputs)}
+
+
+def mine_pool(executor: Executor[H], config: PipelineConfig, encoders: Mapping[str, tuple[H, str]]) -> StageOutput[H]:
+    """The pool mined from a corpus: its texts, their embeddings by every start bi-encoder (members and frozen bi
+    labellers: neighbours are by their mean cosine), the neighbour search (exact search in blocks of `shard_pairs`
+    texts when sharded) and the pairs built from it."""
+    corpus_output = executor.run([StageCall("corpus")])[0]
+    corpus, texts = corpus_output.handle, int(corpus_output.metrics["texts"])
+    embedded = executor.run([StageCall("corpus-embeddings", None, name, {"corpus": corpus, "model": handle},
+                                       StageParams(model=source)) for name, (handle, source) in encoders.items()])
+    embeddings = {f"bi:{name}": output.handle for name, output in zip(encoders, embedded)}
+    block = config.shard_pairs if config.shard_pairs and texts <= config.mine_exact_max else texts
+    bounds = [(start, min(start + block, texts)) for start in range(0, texts, block)]
+    found = executor.run([StageCall("neighbours", None, None, embeddings,
+                                    StageParams(rows=rows if len(bounds) > 1 else None)) for rows in bounds])
+    blocks = {f"rows {rows[0]}-{rows[1]}": output.handle for rows, output in zip(bounds, found)}
+    return executor.run([StageCall("mine", None, None, {"corpus": corpus, **embeddings, **blocks})])[0]
 
 
 def label_pool(executor: Executor[H], calls: Sequence[StageCall[H]], pairs: int,

@@ -30,6 +30,7 @@ from models.data import (
     pool_origin_note,
     tidy_note,
 )
+from models.data.corpus import corpus_note, load_corpus
 from models.data.retrieval_task import load_task
 from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
@@ -144,7 +145,7 @@ def actionable(error: BaseException) -> str | None:
     """The one-line message of a failure the user can fix without reading a traceback, else None."""
     if isinstance(error, TrainingDiverged):
         return f"{error}; nothing of that stage was stored"
-    if isinstance(error, StoreUnreachable):
+    if isinstance(error, (StoreUnreachable, DataError)):  # a mined pool too small to train on is known only then
         return str(error)
     if os_error_number(error) in (errno.ENOSPC, errno.EDQUOT):
         where = f" writing {error.filename}" if getattr(error, "filename", None) else ""
@@ -170,15 +171,22 @@ def os_error_number(error: BaseException) -> int | None:
 def input_notes(config: PipelineConfig) -> tuple[str, ...]:
     """What will happen to the user's rows, said before any work and kept in the manifest: rows dropped, repeats
     removed, and per member how many inputs each training stage will cut at its max length."""
-    pool = load_run_pool(config)
-    tidy = tidy_note(pool.attrs.get("tidy", {}))
-    notes = [note for note in (pool_origin_note(pool, config.pool), tidy and f"{config.pool_path}: {tidy}") if note]
+    if config.pool == "corpus":  # the pairs are mined later: the texts are what the user gave
+        texts, corpus_tidy = load_corpus(config.corpus_path, config.text, config.strict, config.encoding)
+        notes, first, second = [corpus_note(config.corpus_path or "", corpus_tidy)], texts, texts
+    else:
+        pool = load_run_pool(config)
+        tidy = tidy_note(pool.attrs.get("tidy", {}))
+        notes = [note for note in (pool_origin_note(pool, config.pool), tidy and f"{config.pool_path}: {tidy}")
+                 if note]
+        first, second = pool["text_a"].tolist(), pool["text_b"].tolist()
     for name, model in member_names(config.members).items():
         source = Path(resolve_model_source(model))
         if not source.is_dir():  # a hub id: its tokenizer arrives with the model, when the run loads it
             continue
-        cut = [t.describe() for t in pool_truncations(source, pool["text_a"].tolist(), pool["text_b"].tolist(), config)
-               if t.cut]
+        # mined pairs are not known yet: a corpus's notes count its sentences only
+        cut = [t.describe() for t in pool_truncations(source, first, second, config)
+               if t.cut and (config.pool != "corpus" or t.unit != "pairs")]
         if cut:
             notes.append(f"{name}: " + "; ".join(cut))
     return tuple(notes)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.manifest import RunManifest
+from artifacts.pairs import read_mined_pool
 from artifacts.store import Artifact
 from models.config import PipelineConfig
 from models.data import DEV, OWN_DEV
@@ -20,6 +21,26 @@ from models.reporting.score_rows import KINDS, ExportKey, ScoreRow, export_folde
 from pipeline.plan import CycleResult, best_export, recommended
 
 METRIC_NAMES = {DEV: "STS-B dev", OWN_DEV: "own dev (--dev-pairs)", NDCG10: "nDCG@10 (--dev-retrieval)"}
+
+
+def mined_table(manifest: RunManifest) -> str:
+    """A mined pool's pairs per neighbour rank (0: random) with their mean cosine: how near the pairs are."""
+    entry = next((e for e in manifest.entries if e.stage == "mine"), None)
+    if entry is None:
+        return ""
+    by_rank = read_mined_pool(Path(entry.path)).groupby("rank")["cosine"].agg(["size", "mean"])
+    rows = "\n".join(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
+                     for rank, row in by_rank.iterrows())
+    return f"\n\n| neighbour rank | pairs | mean cosine |\n|---|---|---|\n{rows}"
+
+
+def mined_note(mined: Mapping[str, Any]) -> str:
+    """How a pool mined from a corpus was made, in words ('' for a given pool)."""
+    if "neighbour_pairs" not in mined:
+        return ""
+    recall = f", recall@k {mined['recall_at_k']:.3f} against exact search" if "recall_at_k" in mined else ""
+    return (f" mined from {mined['texts']:,} texts ({mined['neighbour_pairs']:,} neighbour pairs, "
+            f"{mined['random_pairs']:,} random; {mined['search']} search{recall})")
 
 
 def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: RunManifest, run_dir: Path,
@@ -72,12 +93,12 @@ def run_summary(manifest: RunManifest, plot: Path | None, metric: str | None) ->
     figure = f"![scores per cycle]({plot.resolve().as_uri()})  (plot: `{plot}`)" if plot else ""
     stages = "\n".join(f"| {e.stage} | {e.cycle or '-'} | {e.member or '-'} | {e.status} | {e.seconds:.1f} | "
                        f"{e.peak_rss_mb if e.peak_rss_mb is not None else '-'} |" for e in manifest.entries)
-    pool = next((e.metrics for e in manifest.entries if e.stage == "pool"), {})
+    pool = next((e.metrics for e in manifest.entries if e.stage in ("pool", "mine")), {})
     notes = "".join(f"\n- {note}" for note in manifest.notes)
     first = _named(export_folders(manifest.exports, manifest.recommended))
     return f"""# Trans-Encoder run `{manifest.run_name}`
 
-Pool: {pool.get("pairs", "-")} pairs.{notes}
+Pool: {pool.get("pairs", "-")} pairs{mined_note(pool)}.{notes}{mined_table(manifest)}
 Best cycle {chosen_by}: {best}. Wall time {manifest.wall_seconds} s.
 **Use {first}** ({manifest.recommended}-encoder{picked}); `trans-encoder score`
 takes it by default. Each kind's best:

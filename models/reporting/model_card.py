@@ -24,6 +24,7 @@ POOL_DATASETS: dict[str, tuple[str, ...]] = {
     "sickr": ("mteb/sickr-sts",),
     "sts_sickr": tuple(dict.fromkeys(dataset for dataset, _ in HUB_TEST_SETS.values())),
     "custom": (),
+    "corpus": (),
 }
 
 
@@ -83,18 +84,22 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
     selection = {DEV: "STS-B dev", NDCG10: "nDCG@10 on your --dev-retrieval task"}.get(metric or "", "your --dev-pairs")
     chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {selection} (labelled: used to choose, never to "
               "train)" if metric else f"The last of {config.cycles} cycle(s) (no evaluation set)")
-    pool_file = f" ({config.pool_path})" if config.pool_path else ""
+    pool_file = f" ({config.pool_path or config.corpus_path})" if config.pool_path or config.corpus_path else ""
+    mined = " mined from your texts (each one's nearest neighbours by the start models, and random pairs)" \
+        if config.pool == "corpus" else ""
     in_domain = ("\n  The built-in pools hold the benchmarks' own test pairs (without scores), so the scores below are "
-                 "in-domain, as in the paper." if config.pool != "custom" else "")
+                 "in-domain, as in the paper." if config.pool not in ("custom", "corpus") else "")
     teachers = "".join(f"\n  - {described(model)}" for model in config.frozen_labellers) or " none"
-    recipe = "\n".join(f"- `{k}`: {v}" for k, v in config.to_dict().items() if k not in {"data_dir", "pool_path"})
+    local = {"data_dir", "pool_path", "corpus_path"}  # this machine's paths: no part of the recipe
+    recipe = "\n".join(f"- `{k}`: {v}" for k, v in config.to_dict().items() if k not in local)
     text = f"""{front_matter(kind, config)}
 # Trans-Encoder {'bi-encoder' if kind == 'bi' else 'cross-encoder'} ({run_name}, cycle {cycle})
 
 - Setting: {setting_of(config)}.
 - Start model: {described(config.model)}.
 - Frozen teachers (their scores join the pseudo-labels):{teachers}
-- Unlabelled pair pool: `{config.pool}`{pool_file}: pairs only; their gold scores were not read for training.{in_domain}
+- Unlabelled pair pool: `{config.pool}`{pool_file}{mined}: pairs only; their gold scores were not read for \
+training.{in_domain}
 - {chosen}.
 
 ## Usage
