@@ -86,8 +86,9 @@ def test_an_edit_reruns_what_reaches_it_and_what_follows(tiny_model_dir: Path, m
                 "warmup_batch_size": 16}
     out = tmp_path / "runs"
     before = _plan_keys(repo, settings, out)
+    corpus_mode = {"corpus", "corpus-embeddings", "neighbours", "mine"}  # tests/test_corpus.py plans those
     assert {stage for stage, _ in before.values()} == set(STAGES) - {"merge-labels", "ensemble-scores",
-                                                                     "retrieval-scores"}  # shards, members, a task
+                                                                     "retrieval-scores"} - corpus_mode
 
     def edited(module: str) -> dict[str, list[str]]:
         path = repo / (module.replace(".", "/") + ".py")
