@@ -1,0 +1,224 @@
+"""A pair pool mined from a pile of texts: each text's nearest neighbours by the start bi-encoder(s), plus random pairs.
+
+Users often have texts but no pairs. Neighbours give the near-paraphrase end of the pool and random pairs the
+unrelated end, so the labels the models teach each other span the whole similarity range. Neighbours are exact
+(chunked search, memory per chunk) or approximate (faiss HNSW) for corpora where exact search is too slow.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import faiss
+import numpy as np
+import pandas as pd
+
+from models.progress import ProgressFn, track
+from models.search import top_k
+
+METHODS: tuple[str, ...] = ("exact", "hnsw")
+# HNSW graph: links per node, candidate-list breadth while building and while searching. Chosen on MiniLM
+# embeddings of synthetic sentences (benchmarks/mining_scaling.py): recall@5 >= 0.97 at 100k texts.
+HNSW_LINKS = 32
+HNSW_BUILD_BREADTH = 64
+HNSW_SEARCH_BREADTH = 64
+_RANDOM_ROUNDS = 50  # redraw rounds for random pairs; only a tiny corpus with few free pairs runs out
+_COSINE_ROWS = 65536  # random pairs whose cosines are computed at once (gathered rows: 65536 x dimension floats)
+
+
+@dataclass(frozen=True)
+class MiningSettings:
+    """How many neighbours per text, what share of the pool is random pairs, an optional cap, and the seed."""
+    neighbours: int = 5
+    random_share: float = 0.2
+    max_pairs: int | None = None
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.neighbours < 1:
+            raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
+        if not 0 <= self.random_share < 1:
+            raise ValueError(f"random_share must be in [0, 1), got {self.random_share}")
+        if self.max_pairs is not None and self.max_pairs < 1:
+            raise ValueError(f"max_pairs must be at least 1, got {self.max_pairs}")
+
+
+def joint_embeddings(per_model: Sequence[np.ndarray]) -> np.ndarray:
+    """One matrix for several models' normalised embeddings of the same texts, whose dot products are the mean
+    cosine over the models: one search then ranks neighbours by all start models at once."""
+    if not per_model:
+        raise ValueError("joint_embeddings needs at least one model's embeddings")
+    if len({len(e) for e in per_model}) != 1:
+        raise ValueError(f"every model must embed the same texts; row counts {[len(e) for e in per_model]}")
+    if len(per_model) == 1:
+        return np.ascontiguousarray(per_model[0], dtype=np.float32)
+    scale = np.float32(1 / math.sqrt(len(per_model)))
+    return np.concatenate([np.asarray(e, dtype=np.float32) * scale for e in per_model], axis=1)
+
+
+def hnsw_index(embeddings: np.ndarray) -> faiss.Index:
+    """An inner-product HNSW graph over all rows, built on one thread: faiss's multi-threaded insert order is
+    unspecified, so only a one-thread build gives the same graph (and the same pool) every run."""
+    index = faiss.IndexHNSWFlat(embeddings.shape[1], HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_BUILD_BREADTH
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return index
+
+
+def neighbours(embeddings: np.ndarray, k: int, rows: tuple[int, int] | None = None, method: str = "exact",
+               chunk_rows: int = 1024, progress: ProgressFn | None = None,
+               index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For texts rows[0]:rows[1] (all when None): (global neighbour indices int64 [m, k], cosines float32 [m, k]),
+    best first, never the text itself. Blocks of rows concatenated equal the whole, so shards can mine apart.
+
+    `index`: an `hnsw_index` of these embeddings to reuse (method "hnsw"); built here when None."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    start, stop = rows if rows is not None else (0, len(embeddings))
+    if not 0 <= start <= stop <= len(embeddings):
+        raise ValueError(f"rows {rows} outside the {len(embeddings)} texts")
+    if method == "exact":
+        return top_k(embeddings[start:stop], embeddings, k, chunk_rows, exclude_self_from=start,
+                     progress=progress, desc="mining neighbours")
+    return _hnsw_neighbours(index if index is not None else hnsw_index(embeddings), embeddings,
+                            np.arange(start, stop), k, chunk_rows, progress)
+
+
+def _hnsw_neighbours(index: faiss.Index, embeddings: np.ndarray, query_rows: np.ndarray, k: int, chunk_rows: int,
+                     progress: ProgressFn | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each query row's k best by the graph, its own row removed: asks for k + 1 and drops the self hit, or the
+    last hit where the graph did not return the row itself (a tie with a duplicate)."""
+    count = max(min(k, len(embeddings) - 1), 0)
+    indices = np.zeros((len(query_rows), count), dtype=np.int64)
+    scores = np.zeros((len(query_rows), count), dtype=np.float32)
+    if count == 0 or len(query_rows) == 0:
+        return indices, scores
+    index.hnsw.efSearch = max(HNSW_SEARCH_BREADTH, count + 1)
+    starts = range(0, len(query_rows), chunk_rows)
+    for begin in track(starts, len(starts), "mining neighbours (hnsw)", progress):
+        block = query_rows[begin:begin + chunk_rows]
+        found_scores, found = index.search(np.ascontiguousarray(embeddings[block], dtype=np.float32), count + 1)
+        keep = found != block[:, None]
+        keep[keep.all(axis=1), count] = False  # self not returned: drop the weakest instead
+        if (found[keep] < 0).any():
+            raise RuntimeError(f"the HNSW graph returned fewer than {count} neighbours for some texts")
+        indices[begin:begin + len(block)] = found[keep].reshape(len(block), count)
+        scores[begin:begin + len(block)] = found_scores[keep].reshape(len(block), count)
+    return indices, scores
+
+
+def ann_recall(embeddings: np.ndarray, k: int, sample: int = 1000, seed: int = 42,
+               index: faiss.Index | None = None) -> float:
+    """Recall@k of the HNSW neighbours against exact ones on a seeded sample of query rows: the share of the true
+    k nearest that approximate mining found (recorded in the manifest beside the pool)."""
+    rows = np.sort(np.random.default_rng(seed).choice(len(embeddings), min(sample, len(embeddings)), replace=False))
+    approximate, _ = _hnsw_neighbours(index if index is not None else hnsw_index(embeddings), embeddings, rows, k,
+                                      1024, None)
+    if approximate.shape[1] == 0:
+        return 1.0
+    # exact for the sample: k + 1 best with self allowed, then the row itself removed (or the last where it tied)
+    exact, _ = top_k(embeddings[rows], embeddings, approximate.shape[1] + 1)
+    keep = exact != rows[:, None]
+    keep[keep.all(axis=1), -1] = False
+    exact = exact[keep].reshape(len(rows), -1)
+    hits = sum(len(np.intersect1d(a, e)) for a, e in zip(approximate, exact))
+    return hits / exact.size
+
+
+def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosines: np.ndarray,
+               embeddings: np.ndarray, settings: MiningSettings) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The pool (text_a, text_b, rank: 1..k for neighbour pairs and 0 for random ones, cosine: joint cosine) and
+    the counts of what was dropped or redrawn, for the manifest. The same inputs and seed give the same frame.
+
+    Only the first `settings.neighbours` columns of the neighbour arrays are used. Near-duplicates are texts equal
+    up to case and whitespace: a pair of them teaches nothing, and one text pair is kept once (a-b and b-a alike)."""
+    if len(neighbour_ids) != len(texts) or len(embeddings) != len(texts):
+        raise ValueError(f"{len(texts)} texts, {len(neighbour_ids)} neighbour rows, {len(embeddings)} embeddings")
+    keys, distinct = pd.factorize(np.array([" ".join(str(t).lower().split()) for t in texts], dtype=object))
+    keys = keys.astype(np.int64)
+    ids = neighbour_ids[:, :settings.neighbours]
+    a = np.repeat(np.arange(len(texts), dtype=np.int64), ids.shape[1])
+    b = ids.ravel().astype(np.int64)
+    rank = np.tile(np.arange(1, ids.shape[1] + 1, dtype=np.int16), len(texts))
+    cosine = neighbour_cosines[:, :settings.neighbours].ravel().astype(np.float32)
+    counts = {"neighbour_candidates": len(a), "self_pairs": int((a == b).sum())}
+    counts["near_duplicates"] = int((keys[a] == keys[b]).sum()) - counts["self_pairs"]
+    keep = keys[a] != keys[b]
+    a, b, rank, cosine = a[keep], b[keep], rank[keep], cosine[keep]
+
+    # one row per unordered text pair, the best rank (then the lower row) kept; the pool stays in (row, rank) order
+    codes = _pair_codes(keys[a], keys[b], len(distinct))
+    order = np.lexsort((a, rank, codes))
+    _, first = np.unique(codes[order], return_index=True)
+    kept = np.sort(order[first])
+    counts["repeats"] = len(a) - len(kept)
+    a, b, rank, cosine, codes = a[kept], b[kept], rank[kept], cosine[kept], codes[kept]
+
+    neighbour_rng, random_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2))
+    total = round(len(a) / (1 - settings.random_share))
+    if settings.max_pairs is not None:
+        total = min(total, settings.max_pairs)
+    random_count = round(settings.random_share * total)
+    neighbour_count = min(len(a), total - random_count)
+    counts["over_cap"] = len(a) - neighbour_count
+    if neighbour_count < len(a):
+        chosen = np.sort(neighbour_rng.choice(len(a), neighbour_count, replace=False))
+        a, b, rank, cosine, codes = a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen]
+
+    # random pairs exclude every mined candidate, so a random pair is never a neighbour pair in disguise
+    random_a, random_b, redrawn = _random_pairs(keys, len(distinct), random_count, codes, random_rng)
+    counts.update(random_collisions=redrawn, random_short=random_count - len(random_a),
+                  neighbour_pairs=len(a), random_pairs=len(random_a))
+    text_array = np.asarray(texts, dtype=object)
+    pool = pd.DataFrame({
+        "text_a": text_array[np.concatenate([a, random_a])],
+        "text_b": text_array[np.concatenate([b, random_b])],
+        "rank": np.concatenate([rank, np.zeros(len(random_a), dtype=np.int16)]),
+        "cosine": np.concatenate([cosine, _pair_cosines(embeddings, random_a, random_b)]),
+    })
+    return pool.astype({"text_a": "str", "text_b": "str"}), counts
+
+
+def _pair_codes(key_a: np.ndarray, key_b: np.ndarray, distinct: int) -> np.ndarray:
+    """One int64 per unordered pair of text keys (min * distinct + max): a-b and b-a get the same code."""
+    return np.minimum(key_a, key_b) * distinct + np.maximum(key_a, key_b)
+
+
+def _random_pairs(keys: np.ndarray, distinct: int, count: int, taken: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """`count` random pairs of rows (fewer only when the corpus has run out of free pairs): never near-duplicates,
+    never a pair in `taken`, never the same pair twice. A colliding draw is redrawn; returns how many draws collided."""
+    taken = np.unique(taken)
+    a = np.zeros(0, dtype=np.int64)
+    b = np.zeros(0, dtype=np.int64)
+    redrawn = 0
+    for _ in range(_RANDOM_ROUNDS):
+        need = count - len(a)
+        if need <= 0 or distinct < 2:
+            break
+        draw_a, draw_b = rng.integers(0, len(keys), size=(2, need))
+        codes = _pair_codes(keys[draw_a], keys[draw_b], distinct)
+        ok = (keys[draw_a] != keys[draw_b]) & ~np.isin(codes, taken)
+        # drop repeats within this draw (keep the first), then add the survivors to what is taken
+        first = np.zeros(need, dtype=bool)
+        first[np.unique(codes, return_index=True)[1]] = True
+        ok &= first
+        redrawn += need - int(ok.sum())
+        a, b = np.concatenate([a, draw_a[ok]]), np.concatenate([b, draw_b[ok]])
+        taken = np.union1d(taken, codes[ok])
+    return a, b, redrawn
+
+
+def _pair_cosines(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products of embeddings[a] and embeddings[b], in slices so the gathered rows stay small."""
+    out = np.zeros(len(a), dtype=np.float32)
+    for start in range(0, len(a), _COSINE_ROWS):
+        part = slice(start, start + _COSINE_ROWS)
+        out[part] = np.einsum("ij,ij->i", embeddings[a[part]], embeddings[b[part]])
+    return out

@@ -1,0 +1,140 @@
+"""Mining a pair pool from texts: neighbours match brute force, blocks match the whole, the pool is clean and seeded."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.mining import MiningSettings, ann_recall, joint_embeddings, mine_pairs, neighbours
+
+WORDS = "the a printer offline cable screen battery phone laptop reset slow cannot connect update error".split()
+
+
+def unit_vectors(rows: int, dimension: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((rows, dimension)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def corpus(rows: int = 400, twins: int = 20, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Random texts and embeddings, the last `twins` texts near-duplicates (case, spacing) of the first ones with
+    almost the same embedding, so each twin is its original's nearest neighbour."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, 8)) + f" {i}" for i in range(rows - twins)]
+    texts += ["  " + t.upper().replace(" ", "   ") for t in texts[:twins]]
+    embeddings = unit_vectors(rows, 16, seed)
+    embeddings[rows - twins:] = embeddings[:twins] + 1e-3 * embeddings[rows - twins:]
+    return texts, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+
+def text_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_exact_neighbours_equal_brute_force() -> None:
+    embeddings = unit_vectors(500, 16, seed=1)
+    similarity = embeddings @ embeddings.T
+    np.fill_diagonal(similarity, -np.inf)
+    expected = np.argsort(-similarity, axis=1, kind="stable")[:, :7]
+    ids, cosines = neighbours(embeddings, 7, chunk_rows=64)
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_allclose(cosines, np.take_along_axis(similarity, expected, axis=1), atol=1e-6)
+    assert ids.dtype == np.int64 and cosines.dtype == np.float32
+
+
+@pytest.mark.parametrize("method", ["exact", "hnsw"])
+def test_row_blocks_concatenated_equal_the_whole(method: str) -> None:
+    """Sharded mining relies on it; for hnsw each block builds its own graph, so this also checks the build is
+    deterministic."""
+    embeddings = unit_vectors(600, 16, seed=2)
+    whole_ids, whole_cosines = neighbours(embeddings, 5, method=method, chunk_rows=100)
+    blocks = [neighbours(embeddings, 5, rows=rows, method=method, chunk_rows=100)
+              for rows in [(0, 137), (137, 137), (137, 450), (450, 600)]]
+    np.testing.assert_array_equal(np.concatenate([ids for ids, _ in blocks]), whole_ids)
+    np.testing.assert_array_equal(np.concatenate([cosines for _, cosines in blocks]), whole_cosines)
+    assert not (whole_ids == np.arange(600)[:, None]).any()
+    assert (np.diff(whole_cosines, axis=1) <= 0).all()
+
+
+def test_hnsw_recall_is_high(record_property: pytest.RecordProperty) -> None:
+    embeddings = unit_vectors(3000, 32, seed=3)
+    recall = ann_recall(embeddings, 5, sample=500)
+    record_property("hnsw_recall_at_5", recall)
+    print(f"hnsw recall@5 on 3000 random 32-d vectors: {recall:.4f}")
+    assert recall > 0.9
+
+
+def test_joint_embeddings_dot_products_are_the_mean_cosine() -> None:
+    per_model = [unit_vectors(50, dimension, seed) for seed, dimension in enumerate([8, 16, 12])]
+    joint = joint_embeddings(per_model)
+    np.testing.assert_allclose(joint @ joint.T, np.mean([e @ e.T for e in per_model], axis=0), atol=1e-6)
+    np.testing.assert_array_equal(joint_embeddings(per_model[:1]), per_model[0])
+
+
+def test_pool_has_no_self_pairs_no_repeats_and_keeps_the_best_rank() -> None:
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 5)
+    pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings())
+    pairs = [frozenset((text_key(a), text_key(b))) for a, b in zip(pool["text_a"], pool["text_b"])]
+    assert all(len(pair) == 2 for pair in pairs)  # no text paired with itself or its near-duplicate
+    assert len(set(pairs)) == len(pool)  # a-b and b-a count as one
+    best_rank: dict[frozenset[str], int] = {}
+    for row, (row_ids, ranks) in enumerate(zip(ids, np.tile(np.arange(1, 6), (len(ids), 1)))):
+        for other, rank in zip(row_ids, ranks):
+            pair = frozenset((text_key(texts[row]), text_key(texts[other])))
+            best_rank[pair] = min(best_rank.get(pair, 99), int(rank))
+    mined = pool[pool["rank"] > 0]
+    assert [best_rank[pair] for pair, rank in zip(pairs, pool["rank"]) if rank > 0] == mined["rank"].tolist()
+    assert counts["repeats"] > 0 and counts["self_pairs"] == 0
+    assert counts["neighbour_pairs"] + counts["repeats"] + counts["near_duplicates"] == counts["neighbour_candidates"]
+
+
+def test_near_duplicates_are_dropped() -> None:
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 5)
+    assert (ids[:20, 0] == np.arange(380, 400)).all()  # each original's best neighbour is its twin
+    pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings())
+    assert counts["near_duplicates"] >= 40  # both directions of each of the 20 twins
+    assert not (pool["text_a"].map(text_key) == pool["text_b"].map(text_key)).any()
+
+
+def test_pool_columns_shares_and_cosines() -> None:
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 5)
+    pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(random_share=0.25))
+    assert pool.dtypes.astype(str).tolist() == ["str", "str", "int16", "float32"]
+    assert counts["random_pairs"] == (pool["rank"] == 0).sum() == round(0.25 * len(pool))
+    row = {text: i for i, text in enumerate(texts)}
+    a, b = pool["text_a"].map(row).to_numpy(), pool["text_b"].map(row).to_numpy()
+    np.testing.assert_allclose(pool["cosine"], np.einsum("ij,ij->i", embeddings[a], embeddings[b]), atol=1e-6)
+
+
+def test_max_pairs_draws_both_parts_within_the_cap() -> None:
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 5)
+    full, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings())
+    capped, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(max_pairs=500))
+    assert len(capped) == 500 and (capped["rank"] == 0).sum() == 100
+    assert counts["neighbour_pairs"] == 400 and counts["over_cap"] == (full["rank"] > 0).sum() - 400
+    mined = capped[capped["rank"] > 0].merge(full[full["rank"] > 0], how="left", indicator=True)
+    assert (mined["_merge"] == "both").all()  # the capped neighbour pairs are a subset, not new pairs
+
+
+def test_same_seed_same_pool_another_seed_another_random_part() -> None:
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 5)
+    first, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(seed=3))
+    again, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(seed=3))
+    other, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(seed=4))
+    pd.testing.assert_frame_equal(first, again)
+    pd.testing.assert_frame_equal(first[first["rank"] > 0], other[other["rank"] > 0])
+    assert not first[first["rank"] == 0].reset_index(drop=True).equals(other[other["rank"] == 0].reset_index(drop=True))
+
+
+def test_random_pairs_stop_when_the_corpus_runs_out() -> None:
+    """Four texts have six unordered pairs; with neighbours taking some, asking for more random ones comes back
+    short and says so rather than repeating a pair."""
+    texts, embeddings = ["one", "two", "three", "four"], unit_vectors(4, 8, seed=5)
+    ids, cosines = neighbours(embeddings, 1)
+    pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(neighbours=1, random_share=0.9))
+    assert counts["random_short"] > 0 and counts["random_pairs"] + counts["neighbour_pairs"] <= 6
+    assert len({frozenset(pair) for pair in zip(pool["text_a"], pool["text_b"])}) == len(pool)
