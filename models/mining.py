@@ -25,6 +25,7 @@ HNSW_BUILD_BREADTH = 64
 HNSW_SEARCH_BREADTH = 64
 _RANDOM_ROUNDS = 50  # redraw rounds for random pairs; only a tiny corpus with few free pairs runs out
 _COSINE_ROWS = 65536  # random pairs whose cosines are computed at once (gathered rows: 65536 x dimension floats)
+_RECALL_BLOCK = 2**24  # query rows x corpus scores per exact chunk in ann_recall (~64 MB, whatever the corpus size)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def neighbours(embeddings: np.ndarray, k: int, rows: tuple[int, int] | None = No
                index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For texts rows[0]:rows[1] (all when None): (global neighbour indices int64 [m, k], cosines float32 [m, k]),
     best first, never the text itself. Blocks of rows concatenated equal the whole, so shards can mine apart.
+    Exact search holds about 16 bytes x chunk_rows x texts at once (scores, their negation, argpartition's ids).
 
     `index`: an `hnsw_index` of these embeddings to reuse (method "hnsw"); built here when None."""
     if method not in METHODS:
@@ -123,7 +125,8 @@ def ann_recall(embeddings: np.ndarray, k: int, sample: int = 1000, seed: int = 4
     if approximate.shape[1] == 0:
         return 1.0
     # exact for the sample: k + 1 best with self allowed, then the row itself removed (or the last where it tied)
-    exact, _ = top_k(embeddings[rows], embeddings, approximate.shape[1] + 1)
+    exact, _ = top_k(embeddings[rows], embeddings, approximate.shape[1] + 1,
+                     chunk_rows=max(1, _RECALL_BLOCK // len(embeddings)))
     keep = exact != rows[:, None]
     keep[keep.all(axis=1), -1] = False
     exact = exact[keep].reshape(len(rows), -1)
