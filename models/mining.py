@@ -30,7 +30,9 @@ _RECALL_BLOCK = 2**24  # query rows x corpus scores per exact chunk in ann_recal
 
 @dataclass(frozen=True)
 class MiningSettings:
-    """How many neighbours per text, what share of the pool is random pairs, an optional cap, and the seed."""
+    """How many neighbours per text, what share of the pool is random pairs, an optional cap, and the seed.
+    `max_pairs` caps the pool: below what the neighbours give, both parts are drawn within it by the seed; above,
+    the pool is what the neighbours give plus their share of random pairs."""
     neighbours: int = 5
     random_share: float = 0.2
     max_pairs: int | None = None
