@@ -87,14 +87,16 @@ def read_embeddings(path: Path) -> np.ndarray:
     return column.values.to_numpy().reshape(len(column), column.type.list_size)
 
 
-def write_neighbours(path: Path, first_row: int, ids: np.ndarray, cosines: np.ndarray) -> Path:
+def write_neighbours(path: Path, first_row: int, ids: np.ndarray, cosines: np.ndarray,
+                     metrics: dict[str, object] | None = None) -> Path:
     """Each query text's neighbours, best first: query and neighbour are corpus rows, rank counts from 1."""
     queries, k = ids.shape
     frame = pd.DataFrame({"query": np.repeat(np.arange(first_row, first_row + queries, dtype=np.int64), k),
                           "neighbour": ids.reshape(-1).astype(np.int64),
                           "rank": np.tile(np.arange(1, k + 1, dtype=np.int16), queries),
                           "cosine": cosines.reshape(-1).astype(np.float32)})
-    return _write(path, pa.Table.from_pandas(frame, schema=NEIGHBOURS_SCHEMA, preserve_index=False))
+    table = pa.Table.from_pandas(frame, schema=NEIGHBOURS_SCHEMA, preserve_index=False)
+    return _write(path, table.replace_schema_metadata({METRICS_KEY: json.dumps(metrics or {})}))
 
 
 def read_neighbours(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,12 @@ from queue import Empty
 from typing import Any, Callable
 
 
+def measured(name: str, function: Callable[..., dict[str, Any]], *args: Any, fresh: bool = True) -> dict[str, Any]:
+    """`function(*args)` in a fresh process, or (`fresh=False`: a test that the benchmark runs, whose figures then
+    carry this process's imports and caches) right here."""
+    return in_fresh_process(name, function, *args) if fresh else function(*args)
+
+
 def in_fresh_process(name: str, function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """`function(*args)` run in a spawned process; its report, or RuntimeError naming `name` when it failed."""
     context = multiprocessing.get_context("spawn")

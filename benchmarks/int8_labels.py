@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("STS_DATA_DIR"), required=
                         not os.environ.get("STS_DATA_DIR"), help="the STS folder (default: $STS_DATA_DIR)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pairs", type=int, help="the first N dev pairs only (default: all 1,500; a quick check)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "INT8.md")
     args = parser.parse_args(argv)
@@ -64,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     dev = load_stsb_dev(args.data_dir)
     runtime = Runtime.create("cpu", "fp32")
     configs = {"fp32": PipelineConfig(), "int8": PipelineConfig(label_int8=True)}
+    texts_a, texts_b, gold_scores = dev.sentences1[:args.pairs], dev.sentences2[:args.pairs], dev.scores[:args.pairs]
     rows = []
-    for name, label in _labellers(args, dev.sentences1, dev.sentences2, runtime).items():
+    for name, label in _labellers(args, texts_a, texts_b, runtime).items():
         seconds: dict[str, list[float]] = {kind: [] for kind in configs}
         labels: dict[str, np.ndarray] = {}
         for _ in range(args.rounds):
@@ -74,14 +76,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 labels[kind] = label(config)
                 seconds[kind].append(time.perf_counter() - started)
         fp32, int8 = (statistics.median(seconds[kind]) for kind in configs)
-        gold = {kind: 100 * spearmanr(labels[kind], dev.scores)[0] for kind in configs}
+        gold = {kind: 100 * spearmanr(labels[kind], gold_scores)[0] for kind in configs}
         row = (f"| {name} | {fp32:.1f} | {int8:.1f} | **{fp32 / int8:.2f}x** | "
                f"{spearmanr(labels['fp32'], labels['int8'])[0]:.4f} | {gold['fp32']:.2f} | {gold['int8']:.2f} |")
         print(row, flush=True)
         rows.append(row)
     args.out.write_text(f"""# int8 pool labelling against fp32
 
-{provenance("benchmarks.int8_labels", argv)}; {args.threads} torch threads. The {len(dev)} STS-B dev pairs labelled by
+{provenance("benchmarks.int8_labels", argv)}; {args.threads} torch threads. {len(texts_a)} STS-B dev pairs labelled by
 each model in fp32 and with `--label-int8` (dynamic int8 quantisation of the linear layers), alternating, median of
 {args.rounds} round(s). Dev Spearman x100 against the gold scores.
 

@@ -22,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from benchmarks.fresh_process import in_fresh_process  # noqa: E402
+from benchmarks.fresh_process import measured  # noqa: E402
 from benchmarks.provenance import provenance  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def stage_report(stage: str, settings: dict[str, Any], inputs: dict[str, str], t
 
 
 def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_dir: str, temp: Path,
-            device: str = "auto") -> list[dict[str, Any]]:
+            device: str = "auto", fresh: bool = True) -> list[dict[str, Any]]:
     """One row per (pool size, stage); a row's size is the pool as read (a smaller pool is used whole)."""
     import torch
 
@@ -62,8 +62,8 @@ def measure(sizes: Sequence[int], train_sizes: Sequence[int], model: str, data_d
         pairs = size
 
         def run(name: str, inputs: dict[str, str], suffix: str = ".parquet") -> str:
-            outcome = in_fresh_process(f"{name} at {size} pairs", stage_report, name, settings, inputs,
-                                       str(folder / f"{name}{suffix}"))
+            outcome = measured(f"{name} at {size} pairs", stage_report, name, settings, inputs,
+                               str(folder / f"{name}{suffix}"), fresh=fresh)
             rows.append({"size": outcome["pairs"] if name == "pool" else pairs, "stage": name,
                          "seconds": outcome["seconds"], "peak_rss_mb": outcome["peak_rss_mb"]})
             print(f"{rows[-1]['size']:>6} pairs  {name:<13} {outcome['seconds']:8.1f} s  "
@@ -127,6 +127,12 @@ Peak resident set (MB, the whole process: Python, torch and the model included):
 """
 
 
+def mining_section() -> str:
+    """The corpus-mining rows, measured by benchmarks/mining_scaling.py into their own file, kept in SCALING.md."""
+    mining = REPO / "benchmarks" / "mining_scaling.md"
+    return "\n" + mining.read_text() if mining.is_file() else ""
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -140,14 +146,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SCALING.md")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (as the pipeline's --device)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="measure here instead of in a fresh process each (a check that the benchmark runs: its "
+                             "figures then carry this process's imports and caches)")
     args = parser.parse_args(argv)
     if not args.data_dir:
         parser.error("the pool is drawn from the STS folder: pass --data-dir or set STS_DATA_DIR")
     with tempfile.TemporaryDirectory() as temp:
-        rows = measure(args.sizes, args.train_sizes, args.model, args.data_dir, Path(temp), args.device)
+        rows = measure(args.sizes, args.train_sizes, args.model, args.data_dir, Path(temp), args.device,
+                       fresh=not args.in_process)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure = plot(rows, args.out.with_name("scaling.png"))
-    args.out.write_text(report(rows, argv, figure))
+    args.out.write_text(report(rows, argv, figure) + mining_section())
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print(args.out.read_text())

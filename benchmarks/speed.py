@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from benchmarks.fresh_process import in_fresh_process
+from benchmarks.fresh_process import measured
 from benchmarks.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
     parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"),
                         help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="measure here instead of in a fresh process each (a check that the benchmark runs: its "
+                             "figures then carry this process's imports and caches)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "SPEED.md")
     args = parser.parse_args(argv)
@@ -74,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for round_no in range(args.rounds):
             for task in TASKS:
                 for side in ("ours", "theirs"):
-                    outcome = in_fresh_process(f"{task} ({side})", measure, jobs[task, side])
+                    outcome = measured(f"{task} ({side})", measure, jobs[task, side], fresh=not args.in_process)
                     runs.setdefault((task, side), []).append(outcome)
                     print(f"round {round_no + 1} {task:<16} {side:<6} {outcome['seconds']:8.2f} s  "
                           f"peak {outcome['peak_rss_mb']:.0f} MB", flush=True)

@@ -72,6 +72,13 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
                                                         for a in range(0, 150, 40)]
     pd.testing.assert_frame_equal(mined(Path(sharded["run_dir"])), pool)
 
+    approximate = run_plain("paper", PipelineConfig(**settings, mine_exact_max=100), tmp_path / "hnsw")
+    recall = json.loads((Path(approximate["run_dir"]) / "manifest.json").read_text())
+    mine_metrics = next(e["metrics"] for e in recall["entries"] if e["stage"] == "mine")
+    assert mine_metrics["search"] == "hnsw" and 0.5 < mine_metrics["recall_at_k"] <= 1, "above the switch: HNSW"
+    assert f"hnsw search, recall@k {mine_metrics['recall_at_k']:.3f}" in \
+        (Path(approximate["run_dir"]) / "summary.md").read_text()
+
     again = run_plain("paper", PipelineConfig(**settings), tmp_path / "whole")
     assert {e["status"] for e in json.loads((Path(again["run_dir"]) / "manifest.json").read_text())["entries"]} == \
         {"cached"}

@@ -14,14 +14,15 @@ pytestmark = pytest.mark.slow
 def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir: Path, sts_dir: Path,
                                                                    tmp_path: Path) -> None:
     figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
-                    "24", "--rounds", "1", "--json", str(tmp_path / "speed.json"), "--out", str(tmp_path / "SPEED.md")])
+                    "24", "--rounds", "1", "--in-process", "--json", str(tmp_path / "speed.json"),
+                    "--out", str(tmp_path / "SPEED.md")])
     assert json.loads((tmp_path / "speed.json").read_text()) == figures
     for task in TASKS:  # the ratio is ours over theirs in throughput: the sides are not swapped
         measured = figures["tasks"][task]
         assert figures[f"{task}_ratio"] == pytest.approx(measured["ours_per_s"] / measured["theirs_per_s"], rel=0.02)
     assert figures["bi_cosine_max_gap"] <= 1e-4 and figures["cross_score_spearman"] > 0.999
-    assert figures["encode_peak_fraction"] == pytest.approx(
-        figures["encode_gflops"] / figures["matmul_peak_gflops"], rel=0.02, abs=2e-3)
+    assert figures["encode_peak_fraction"] == pytest.approx(  # within the rounding of the GFLOP/s (one decimal)
+        figures["encode_gflops"] / figures["matmul_peak_gflops"], rel=0.02, abs=0.05 / figures["matmul_peak_gflops"])
     assert "| bi_scoring | 24 |" in (tmp_path / "SPEED.md").read_text()
 
 
@@ -30,7 +31,7 @@ def test_int8_benchmark_labels_dev_both_ways_with_each_labeller(tiny_model_dir: 
     from benchmarks.int8_labels import main as int8_main
 
     int8_main(["--bi", str(tiny_model_dir), "--cross", str(tiny_model_dir), "--data-dir", str(sts_dir),
-               "--rounds", "1", "--out", str(tmp_path / "INT8.md")])
+               "--rounds", "1", "--pairs", "300", "--out", str(tmp_path / "INT8.md")])
     rows = [line for line in (tmp_path / "INT8.md").read_text().splitlines() if line.startswith(("| bi ", "| cross "))]
     assert len(rows) == 2 and all("x**" in row for row in rows)
     bi_row = next(row for row in rows if row.startswith("| bi "))
@@ -44,7 +45,7 @@ def test_scaling_benchmark_measures_each_pool_stage_at_each_size(tiny_model_dir:
     from benchmarks.scaling import main as scaling_main
 
     scaling_main(["--model", str(tiny_model_dir), "--data-dir", str(mini_sts_dir), "--sizes", "130", "260",
-                  "--train-sizes", "130", "--device", "cpu", "--json", str(tmp_path / "rows.json"),
+                  "--train-sizes", "130", "--device", "cpu", "--in-process", "--json", str(tmp_path / "rows.json"),
                   "--out", str(tmp_path / "SCALING.md")])
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [(row["size"], row["stage"]) for row in rows] == [

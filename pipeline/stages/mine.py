@@ -11,7 +11,7 @@ from artifacts.pairs import read_corpus, read_neighbours, stored_metrics, write_
 from artifacts.store import Artifact
 from models.config import PipelineConfig
 from models.data.errors import DataError
-from models.mining import MiningSettings, ann_recall, mine_pairs
+from models.mining import MiningSettings, mine_pairs
 from pipeline.stage import Kind, Metrics, Stage, StageContext, Writes
 from pipeline.stages.neighbours import joint, search_method
 
@@ -33,8 +33,9 @@ def run(context: StageContext) -> Metrics:
                               np.concatenate([cosines for _, _, cosines in found]), embeddings, settings)
     method = search_method(config, len(texts))
     metrics: Metrics = {"pairs": len(pool), "texts": len(texts), "search": method, **counts}
-    if method == "hnsw":  # how many of the exact neighbours the index found, on a sample of texts
-        metrics["recall_at_k"] = ann_recall(embeddings, config.mine_neighbours, seed=config.seed)
+    recalls = [stored_metrics(context.input_path(name)).get("recall_at_k") for name in blocks]
+    if recalls[0] is not None:  # HNSW (one block): how many of the exact neighbours the index found, on a sample
+        metrics["recall_at_k"] = recalls[0]
     minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))  # checked, not keyed: it stores nothing
     if len(pool) < minimum:
         raise DataError(f"{config.corpus_path}: {len(texts)} texts gave {len(pool)} pairs, fewer than one training "

@@ -6,8 +6,10 @@ import numpy as np
 
 from artifacts.pairs import read_embeddings, write_neighbours
 from models.config import PipelineConfig
-from models.mining import joint_embeddings, neighbours
+from models.mining import ann_recall, hnsw_index, joint_embeddings, neighbours
 from pipeline.stage import Kind, Metrics, Stage, StageContext, Writes
+
+SCORE_BLOCK = 2 ** 26  # query x text scores searched at once (256 MB of float32): memory follows it, not the corpus
 
 
 def search_method(config: PipelineConfig, texts: int) -> str:
@@ -21,12 +23,18 @@ def joint(context: StageContext) -> np.ndarray:
 
 
 def run(context: StageContext) -> Metrics:
-    embeddings = joint(context)
+    """With HNSW, the index is built once here and also gives its recall against exact search on a sample."""
+    config, embeddings = context.config, joint(context)
     rows = context.params.rows or (0, len(embeddings))
-    method = search_method(context.config, len(embeddings))
-    ids, cosines = neighbours(embeddings, context.config.mine_neighbours, rows, method, progress=context.progress)
-    write_neighbours(context.target, rows[0], ids, cosines)
-    return {"texts": rows[1] - rows[0], "search": method}
+    method = search_method(config, len(embeddings))
+    index = hnsw_index(embeddings) if method == "hnsw" else None
+    ids, cosines = neighbours(embeddings, config.mine_neighbours, rows, method, index=index,
+                              chunk_rows=max(16, SCORE_BLOCK // len(embeddings)), progress=context.progress)
+    metrics: Metrics = {"texts": rows[1] - rows[0], "search": method}
+    if index is not None:
+        metrics["recall_at_k"] = ann_recall(embeddings, config.mine_neighbours, seed=config.seed, index=index)
+    write_neighbours(context.target, rows[0], ids, cosines, metrics)
+    return metrics
 
 
 STAGE = Stage("neighbours", run, Kind.COMBINING, Writes.PARQUET, inputs=None,  # reads stored embeddings only
