@@ -20,12 +20,15 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_rows: int = 102
     query's own row is never among its neighbours (mining a corpus against itself, block by block)."""
     count = min(k, len(corpus) - (exclude_self_from is not None))
     indices = np.zeros((len(queries), max(count, 0)), dtype=np.int64)
-    scores = np.zeros((len(queries), max(count, 0)), dtype=np.float32)
+    scores = np.zeros((len(queries), max(count, 0)), dtype=np.float32)  # returned as float32
     if count <= 0 or len(queries) == 0:
         return indices, scores
+    # float64 products: a block's scores must not depend on its shape or the BLAS threads (float32 sums in another
+    # order move near-equal scores past each other), so a sharded search equals the whole on any worker
+    corpus64 = np.asarray(corpus, dtype=np.float64)
     starts = range(0, len(queries), chunk_rows)
     for start in track(starts, len(starts), desc, progress):
-        block = queries[start:start + chunk_rows] @ corpus.T
+        block = np.asarray(queries[start:start + chunk_rows], dtype=np.float64) @ corpus64.T
         rows = np.arange(len(block))
         if exclude_self_from is not None:
             block[rows, exclude_self_from + start + rows] = -np.inf

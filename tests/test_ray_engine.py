@@ -1,6 +1,7 @@
 """`--engine ray` on a real local Ray cluster (started and stopped by the run): a two-member mutual cycle runs its
 stages in Ray worker processes, both members' branches at once, and scores what the local engine scores; sharded
-pool labelling merges to the unsharded labels, even when a worker is killed in the middle of a shard."""
+pool mining and labelling merge to the unsharded pool and labels, even when a worker is killed in the middle of a
+shard."""
 from __future__ import annotations
 
 import json
@@ -12,12 +13,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import pytest
 import torch
 
-from artifacts.pairs import read_labelled
+from artifacts.pairs import read_corpus, read_embeddings, read_labelled, read_mined_pool
 from flows.full_cycle import main
+from models.data.sts import read_stsb_split
+from models.mining import MiningSettings, mine_pairs, neighbours
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server]
 
@@ -75,21 +79,42 @@ def test_a_mutual_cycle_runs_its_branches_on_ray_workers_and_scores_like_the_loc
         assert on_ray["scores"][model] == pytest.approx(scores, abs=1e-6), model
 
 
-def test_sharded_labelling_on_ray_merges_to_the_unsharded_labels_though_a_worker_is_killed_mid_shard(
+def test_sharded_mining_and_labelling_on_ray_merge_to_the_unsharded_ones_though_a_worker_is_killed_mid_shard(
         tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
+    """A pool mined from a corpus of 40 texts: the neighbour search in blocks of 16 texts and each labelling in
+    shards of 16 pairs, spread over the workers."""
+    dev = read_stsb_split(mini_sts_dir, "dev", "dev")
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(list(dict.fromkeys([*dev.sentences1, *dev.sentences2]))[:40]) + "\n")
+    mining = ("--eval", "none", "--pool", "corpus", "--corpus-path", str(corpus))
     killer = ShardKiller()
     killer.start()
     try:
-        sharded = _run("ray", str(tiny_model_dir), mini_sts_dir, tmp_path / "ray", "--eval", "none",
-                       "--shard-pairs", "16")
+        sharded = _run("ray", str(tiny_model_dir), mini_sts_dir, tmp_path / "ray", *mining, "--shard-pairs", "16")
     finally:
         killer.done.set()
     assert killer.killed is not None, "a worker was killed while it labelled a shard"
+    blocks = [e for e in sharded["entries"] if e["stage"] == "neighbours"]
+    assert [e["title"] for e in blocks] == ["neighbours rows 0-16", "neighbours rows 16-32", "neighbours rows 32-40"]
     shards = [e for e in sharded["entries"] if e["stage"] in ("bi-labels", "cross-labels")]
-    assert len(shards) == 6 and len({e["worker"] for e in shards}) >= 2, \
-        "48 pairs: 3 shards of 16 per labelling, on more than one worker"
+    assert len(shards) == 6 and len({e["worker"] for e in [*blocks, *shards]}) >= 2, \
+        "48 mined pairs: 3 shards of 16 per labelling, on more than one worker"
     assert all(not e["worker"].endswith(f":{killer.killed}") for e in shards), "the killed shard ran again elsewhere"
 
-    whole = _run("local", str(tiny_model_dir), mini_sts_dir, tmp_path / "local", "--eval", "none")
-    for merged, unsharded in zip(_teachers(sharded), _teachers(whole), strict=True):
-        np.testing.assert_allclose(merged, unsharded, atol=1e-5)
+    pool = _path(sharded, "mine")
+    texts, embeddings = read_corpus(_path(sharded, "corpus")), read_embeddings(_path(sharded, "corpus-embeddings"))
+    ids, cosines = neighbours(embeddings, 5)  # unsharded, on the very vectors the workers searched
+    unsharded, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(5, 0.2, 48, 42))
+    pd.testing.assert_frame_equal(read_mined_pool(pool), unsharded, obj="the blocks' neighbours make the whole pool")
+
+    # the same pairs labelled unsharded by the local engine (another thread count: equal up to float sums)
+    given = tmp_path / "mined.parquet"
+    read_mined_pool(pool).rename(columns={"text_a": "sentence1", "text_b": "sentence2"}).to_parquet(given)
+    whole = _run("local", str(tiny_model_dir), mini_sts_dir, tmp_path / "local", "--eval", "none", "--pool",
+                 "custom", "--pool-path", str(given))
+    for merged, unsharded_labels in zip(_teachers(sharded), _teachers(whole), strict=True):
+        np.testing.assert_allclose(merged, unsharded_labels, atol=1e-5)
+
+
+def _path(manifest: dict, stage: str) -> Path:
+    return Path(next(e["path"] for e in manifest["entries"] if e["stage"] == stage))

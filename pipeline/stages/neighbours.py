@@ -9,7 +9,7 @@ from models.config import PipelineConfig
 from models.mining import ann_recall, hnsw_index, joint_embeddings, neighbours
 from pipeline.stage import Kind, Metrics, Stage, StageContext, Writes
 
-SCORE_BLOCK = 2 ** 26  # query x text scores searched at once (256 MB of float32): memory follows it, not the corpus
+SCORE_BLOCK = 2 ** 25  # query x text scores searched at once (256 MB of float64): memory follows it, not the corpus
 
 
 def search_method(config: PipelineConfig, texts: int) -> str:
