@@ -130,27 +130,12 @@ def test_injected_failure_then_prefect_retry_resumes_from_the_failed_stage(
     assert manifest["exports"], "the retried run finished and exported its models"
 
 
-def test_sigkill_mid_stage_then_same_command_redoes_only_the_unfinished_stage(
-        prefect_server: str, tiny_model_dir: Path, mini_sts_dir: Path, tmp_path: Path) -> None:
-    slow = settings(tiny_model_dir, mini_sts_dir, cycles=1, max_steps=None, cross_epochs=30)
-    command, env, first = start_cli(slow, tmp_path)
-    output = ChildOutput(first)
-    output.wait_for(lambda line: "starting cycle 1: cross" in line, "start of cycle 1's cross stage")
-    output.wait_for(mid_way("fit cross-encoder"), "cross-encoder training step")
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
-    assert first.returncode == -signal.SIGKILL, "".join(output.seen[-30:])
-
-    second = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    manifest = json.loads(next(tmp_path.glob("cpu-*/manifest.json")).read_text())
-    status = {(e["stage"], e["cycle"]): e["status"] for e in manifest["entries"]}
-    assert status[("warmup", None)] == status[("bi-labels", 1)] == "cached", "the stages before it are not redone"
-    assert status[("cross", 1)] == "ran" and status[("bi", 1)] == "ran"
-
-
 def test_sigkill_in_one_members_stage_resumes_without_redoing_the_other_members(
         prefect_server: str, tiny_models: dict[str, Path], mini_sts_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL mid-stage, the same command again: every stage sealed before the kill is taken as cached (the pool,
+    the warm-ups, the labels, the other member's finished cross-encoder) and only the killed stage and those after it
+    run. Single-member runs resume the same way after SIGINT/SIGTERM mid-stage (test_stop_signals.py) and after
+    SIGKILL during a model save (test_failures.py)."""
     params = settings(tiny_models["bert32"], mini_sts_dir, cycles=1, max_steps=None,
                       cross_epochs=20, models=f"{tiny_models['bert32']},{tiny_models['bert48']}")
     command, env, first = start_cli(params, tmp_path)
