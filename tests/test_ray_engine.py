@@ -20,6 +20,7 @@ import torch
 
 from artifacts.pairs import read_corpus, read_embeddings, read_labelled, read_mined_pool
 from flows.full_cycle import main
+from models.config import PipelineConfig
 from models.data.sts import read_stsb_split
 from models.mining import MiningSettings, mine_pairs, neighbours
 
@@ -103,8 +104,10 @@ def test_sharded_mining_and_labelling_on_ray_merge_to_the_unsharded_ones_though_
 
     pool = _path(sharded, "mine")
     texts, embeddings = read_corpus(_path(sharded, "corpus")), read_embeddings(_path(sharded, "corpus-embeddings"))
-    ids, cosines = neighbours(embeddings, 5)  # unsharded, on the very vectors the workers searched
-    unsharded, _ = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(5, 0.2, 48, 42))
+    defaults = PipelineConfig()
+    ids, cosines = neighbours(embeddings, defaults.mine_neighbours)  # unsharded, on the vectors the workers searched
+    unsharded, _ = mine_pairs(texts, ids, cosines, embeddings,
+                              MiningSettings(defaults.mine_neighbours, defaults.mine_random, 48, defaults.seed))
     pd.testing.assert_frame_equal(read_mined_pool(pool), unsharded, obj="the blocks' neighbours make the whole pool")
 
     # the same pairs labelled unsharded by the local engine (another thread count: equal up to float sums)
