@@ -19,6 +19,7 @@ import numpy as np
 
 from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
+from pipeline.summary import rank_table
 
 HERE = Path(__file__).resolve().parent
 MINING_STAGES = ("corpus", "corpus-embeddings", "neighbours", "mine")
@@ -66,11 +67,9 @@ def mining_rows(manifest: dict[str, Any]) -> list[str]:
 
 def rank_rows(manifest: dict[str, Any]) -> list[str]:
     entry = next(e for e in manifest["entries"] if e["stage"] == "mine")
-    by_rank = read_mined_pool(Path(entry["path"])).groupby("rank")["cosine"].agg(["size", "mean"])
     counts = {k: v for k, v in entry["metrics"].items() if isinstance(v, int)}
-    return ["| neighbour rank | pairs | mean cosine |", "|---|---|---|",
-            *(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
-              for rank, row in by_rank.iterrows()), "", "Counts: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
+    return [*rank_table(read_mined_pool(Path(entry["path"]))), "",
+            "Counts: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
 
 
 def report(given: dict[str, Any], mined: list[dict[str, Any]], command: str) -> str:

@@ -30,7 +30,7 @@ from models.data import (
     pool_origin_note,
     tidy_note,
 )
-from models.data.corpus import corpus_note, load_corpus
+from models.data.corpus import corpus_note, load_run_corpus
 from models.data.retrieval_task import load_task
 from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
@@ -172,7 +172,7 @@ def input_notes(config: PipelineConfig) -> tuple[str, ...]:
     """What will happen to the user's rows, said before any work and kept in the manifest: rows dropped, repeats
     removed, and per member how many inputs each training stage will cut at its max length."""
     if config.pool == "corpus":  # the pairs are mined later: the texts are what the user gave
-        texts, corpus_tidy = load_corpus(config.corpus_path, config.text, config.strict, config.encoding)
+        texts, corpus_tidy = load_run_corpus(config)
         notes, first, second = [corpus_note(config.corpus_path or "", corpus_tidy)], texts, texts
     else:
         pool = load_run_pool(config)

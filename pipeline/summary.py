@@ -5,6 +5,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
+
 from artifacts.atomic import atomic_path, write_text_atomic
 from artifacts.manifest import RunManifest
 from artifacts.pairs import read_mined_pool
@@ -28,10 +30,15 @@ def mined_table(manifest: RunManifest) -> str:
     entry = next((e for e in manifest.entries if e.stage == "mine"), None)
     if entry is None:
         return ""
-    by_rank = read_mined_pool(Path(entry.path)).groupby("rank")["cosine"].agg(["size", "mean"])
-    rows = "\n".join(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
-                     for rank, row in by_rank.iterrows())
-    return f"\n\n| neighbour rank | pairs | mean cosine |\n|---|---|---|\n{rows}"
+    return "\n\n" + "\n".join(rank_table(read_mined_pool(Path(entry.path))))
+
+
+def rank_table(pool: pd.DataFrame) -> list[str]:
+    """A mined pool's pairs per neighbour rank (0: random) and their mean cosine, as markdown rows."""
+    by_rank = pool.groupby("rank")["cosine"].agg(["size", "mean"])
+    return ["| neighbour rank | pairs | mean cosine |", "|---|---|---|",
+            *(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
+              for rank, row in by_rank.iterrows())]
 
 
 def mined_note(mined: Mapping[str, Any]) -> str:

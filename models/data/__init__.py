@@ -38,6 +38,7 @@ __all__ = [
     "load_run_pool",
     "load_stsb_dev",
     "load_test_sets",
+    "min_pool_pairs",
 ]
 
 
@@ -68,7 +69,7 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
     tidy = attrs.get("tidy", {})
     if config.max_pairs and config.max_pairs < len(pool):
         pool = pool.sample(n=config.max_pairs, random_state=config.seed).sort_index().reset_index(drop=True)
-    minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))
+    minimum = min_pool_pairs(config)
     if len(pool) < minimum:
         tidied = tidy_note(tidy)
         raise DataError(f"{config.pool_path or config.pool}: the pool has {len(pool)} usable pairs"
@@ -76,6 +77,11 @@ def load_run_pool(config: PipelineConfig) -> pd.DataFrame:
                         f"at least {minimum} pairs (or lower --bi-batch-size / --cross-batch-size)")
     pool.attrs.update(attrs)
     return pool
+
+
+def min_pool_pairs(config: PipelineConfig) -> int:
+    """The fewest pairs a pool may have: one bi-encoder batch, and one cross-encoder batch (each pair given twice)."""
+    return max(config.bi_batch_size, -(-config.cross_batch_size // 2))
 
 
 def pool_origin_note(pool: pd.DataFrame, name: str) -> str:

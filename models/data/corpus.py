@@ -9,31 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from models.config import PipelineConfig
 from models.data.errors import DataError
-from models.data.pools import _READERS, _decoded, read_pair_table
+from models.data.pools import PAIR_SUFFIXES as TABLE_SUFFIXES
+from models.data.pools import check_input_file, decoded_text, read_pair_table
 
 WHAT = "corpus file"
-SUFFIXES: tuple[str, ...] = (".txt", *_READERS)
+SUFFIXES: tuple[str, ...] = (".txt", *TABLE_SUFFIXES)
 
 
 def check_corpus_file(path: str | Path | None) -> Path:
     """Everything about a corpus file that can be checked without reading it."""
     if path is None:
         raise DataError(f"--pool corpus needs --corpus-path FILE (one text per line in a .txt, or a "
-                        f"{', '.join(_READERS)} file with --text COLUMN)")
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{WHAT} not found: {path}")
-    if path.suffix.lower() not in SUFFIXES:
-        raise DataError(f"{WHAT} {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(SUFFIXES)}")
-    if path.stat().st_size == 0:
-        raise DataError(f"{WHAT} {path} is empty; give a file with at least two distinct texts")
-    return path
+                        f"{', '.join(TABLE_SUFFIXES)} file with --text COLUMN)")
+    return check_input_file(path, WHAT, SUFFIXES)
 
 
 def _raw_texts(path: Path, column: str, encoding: str) -> list[object]:
     if path.suffix.lower() == ".txt":
-        return list(_decoded(path, encoding).splitlines())
+        return list(decoded_text(path, encoding).splitlines())
     table = read_pair_table(path, WHAT, encoding)
     if column not in table.columns:
         raise DataError(f"{path} has no column {column!r} (columns: {', '.join(map(str, table.columns))}); "
@@ -61,6 +56,11 @@ def load_corpus(path: str | Path | None, column: str = "text", strict: bool = Fa
     tidy = {"texts": len(texts), "dropped_empty": len(bad_rows), "first_dropped_rows": bad_rows[:5],
             "duplicates": len(raw) - len(bad_rows) - len(texts), "row_name": what_row}
     return texts, tidy
+
+
+def load_run_corpus(config: PipelineConfig) -> tuple[list[str], dict[str, Any]]:
+    """The run's corpus as `load_corpus` reads it, with the run's text column, strictness and encoding."""
+    return load_corpus(config.corpus_path, config.text, config.strict, config.encoding)
 
 
 def corpus_note(path: str | Path, tidy: Mapping[str, Any]) -> str:

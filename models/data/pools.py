@@ -118,12 +118,12 @@ POOLS: tuple[str, ...] = (*BUILT_IN_POOLS, "custom")
 
 
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(_decoded(path, encoding)), dtype=str, keep_default_na=False)
+    return pd.read_csv(io.StringIO(decoded_text(path, encoding)), dtype=str, keep_default_na=False)
 
 
 def _read_tsv(path: Path, encoding: str) -> pd.DataFrame:
     """No quoting: like STS-B, user TSVs may hold unbalanced double quotes inside sentences."""
-    return pd.read_csv(io.StringIO(_decoded(path, encoding)), sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
+    return pd.read_csv(io.StringIO(decoded_text(path, encoding)), sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
                        keep_default_na=False)
 
 
@@ -135,7 +135,7 @@ def _read_parquet(path: Path, encoding: str) -> pd.DataFrame:
 def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
     """One JSON object per line, parsed with json so a bad line is reported by number."""
     records = []
-    for line_no, line in enumerate(_decoded(path, encoding).splitlines(), start=1):
+    for line_no, line in enumerate(decoded_text(path, encoding).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -149,7 +149,7 @@ def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _decoded(path: Path, encoding: str) -> str:
+def decoded_text(path: Path, encoding: str) -> str:
     """The file's text; bytes that are not `encoding` are named by line, with the option that reads them.
     UTF-8 files may start with a byte-order mark (spreadsheet exports): it is not part of the first column's name."""
     raw = path.read_bytes()
@@ -169,17 +169,23 @@ _READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {
     ".parquet": _read_parquet,
     ".jsonl": _read_jsonl,
 }
+PAIR_SUFFIXES: tuple[str, ...] = tuple(_READERS)
 
 
 def check_pair_file(path: Path | None, what: str = "custom pool file") -> Path:
     """Everything about a pair file that can be checked without reading it."""
     if path is None:
         raise DataError(f"pool 'custom' needs a path to a file of sentence pairs ({', '.join(_READERS)})")
+    return check_input_file(path, what, PAIR_SUFFIXES)
+
+
+def check_input_file(path: str | Path, what: str, suffixes: tuple[str, ...]) -> Path:
+    """A user's file exists, has one of `suffixes` and is not empty (pair files and corpora alike)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} not found: {path}")
-    if path.suffix.lower() not in _READERS:
-        raise DataError(f"{what} {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(_READERS)}")
+    if path.suffix.lower() not in suffixes:
+        raise DataError(f"{what} {path} has unsupported suffix {path.suffix!r}; use one of {', '.join(suffixes)}")
     if path.stat().st_size == 0:
         raise DataError(f"{what} {path} is empty")
     return path

@@ -2,22 +2,16 @@
 the mining stage builds the pair pool from them."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from artifacts.pairs import stored_metrics, write_corpus
-from artifacts.store import Artifact
+from artifacts.pairs import write_corpus
 from models.config import PipelineConfig
 from models.data import evaluation_sets
-from models.data.corpus import load_corpus
+from models.data.corpus import load_run_corpus
 from pipeline.stage import Kind, Metrics, Stage, StageContext, Writes
-
-
-def read_run_corpus(config: PipelineConfig) -> tuple[list[str], Metrics]:
-    return load_corpus(config.corpus_path, config.text, config.strict, config.encoding)
+from pipeline.stages.shared import stored_file_metrics
 
 
 def run(context: StageContext) -> Metrics:
-    texts, tidy = read_run_corpus(context.config)
+    texts, tidy = load_run_corpus(context.config)
     evaluation_sets(context.config)
     write_corpus(context.target, texts, tidy)
     return tidy
@@ -25,13 +19,9 @@ def run(context: StageContext) -> Metrics:
 
 def corpus_size(config: PipelineConfig) -> Metrics:
     """The distinct texts the corpus will have, for a plan (mining is split by them) made before the stage runs."""
-    return {"texts": read_run_corpus(config)[1]["texts"]}
-
-
-def stored(artifact: Artifact) -> Metrics:
-    return stored_metrics(Path(artifact.path))
+    return {"texts": load_run_corpus(config)[1]["texts"]}
 
 
 STAGE = Stage("corpus", run, Kind.DATA, Writes.PARQUET, inputs=(),
               settings=("pool", "corpus_path", "text", "encoding", "strict"),
-              stored_metrics=stored, planned_metrics=corpus_size)
+              stored_metrics=stored_file_metrics, planned_metrics=corpus_size)

@@ -3,17 +3,15 @@ near-paraphrases to unrelated pairs, each with its neighbour rank and cosine. Ev
 cycle, reading this pool as it reads a given one."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from artifacts.pairs import read_corpus, read_neighbours, stored_metrics, write_mined_pool
-from artifacts.store import Artifact
 from models.config import PipelineConfig
-from models.data.errors import DataError
+from models.data import DataError, min_pool_pairs
 from models.mining import MiningSettings, mine_pairs
 from pipeline.stage import Kind, Metrics, Stage, StageContext, Writes
 from pipeline.stages.neighbours import joint, search_method
+from pipeline.stages.shared import stored_file_metrics
 
 BLOCK = "rows "  # the neighbour inputs are named by their block of texts: 'rows 0-5000' (pipeline/plan.mine_pool)
 
@@ -36,7 +34,7 @@ def run(context: StageContext) -> Metrics:
     recalls = [stored_metrics(context.input_path(name)).get("recall_at_k") for name in blocks]
     if recalls[0] is not None:  # HNSW (one block): how many of the exact neighbours the index found, on a sample
         metrics["recall_at_k"] = recalls[0]
-    minimum = max(config.bi_batch_size, -(-config.cross_batch_size // 2))  # checked, not keyed: it stores nothing
+    minimum = min_pool_pairs(config)  # checked, not keyed: it stores nothing
     if len(pool) < minimum:
         raise DataError(f"{config.corpus_path}: {len(texts)} texts gave {len(pool)} pairs, fewer than one training "
                         f"batch ({minimum}); give more texts, raise --mine-neighbours, or lower --bi-batch-size")
@@ -49,10 +47,6 @@ def planned_size(config: PipelineConfig) -> Metrics:
     return {"pairs": config.max_pairs or 0}
 
 
-def stored(artifact: Artifact) -> Metrics:
-    return stored_metrics(Path(artifact.path))
-
-
 STAGE = Stage("mine", run, Kind.COMBINING, Writes.PARQUET, inputs=None,
               settings=("mine_neighbours", "mine_random", "mine_exact_max", "max_pairs", "seed"),
-              stored_metrics=stored, planned_metrics=planned_size)
+              stored_metrics=stored_file_metrics, planned_metrics=planned_size)

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from artifacts.atomic import atomic_path
-from artifacts.pairs import read_labelled, read_pool, read_predictions
+from artifacts.pairs import read_labelled, read_pool, read_predictions, stored_metrics
 from artifacts.store import Artifact
 from models.metrics import scores_of
 from pipeline.stage import Metrics, StageContext
@@ -39,6 +39,11 @@ def by_set(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np.nda
 def stored_scores(artifact: Artifact) -> Metrics:
     """The scores of a stored predictions artifact (what a cached scores stage reports)."""
     return scores_of(*by_set(read_predictions(Path(artifact.path))))
+
+
+def stored_file_metrics(artifact: Artifact) -> Metrics:
+    """What a stage kept in its Parquet footer when it ran (the corpus's tidying, the mined pool's counts)."""
+    return stored_metrics(Path(artifact.path))
 
 
 def stored_pairs(artifact: Artifact) -> Metrics:
