@@ -25,6 +25,7 @@ HNSW_BUILD_BREADTH = 64
 HNSW_SEARCH_BREADTH = 64
 _RANDOM_ROUNDS = 50  # redraw rounds for random pairs; only a tiny corpus with few free pairs runs out
 _COSINE_ROWS = 65536  # random pairs whose cosines are computed at once (gathered rows: 65536 x dimension floats)
+BAND = 0.1  # width of the cosine bands a balanced draw spreads the neighbour pairs over
 _RECALL_BLOCK = 2**24  # query rows x corpus scores per exact chunk in ann_recall (~64 MB, whatever the corpus size)
 
 
@@ -32,11 +33,14 @@ _RECALL_BLOCK = 2**24  # query rows x corpus scores per exact chunk in ann_recal
 class MiningSettings:
     """How many neighbours per text, what share of the pool is random pairs, an optional cap, and the seed.
     `max_pairs` caps the pool: below what the neighbours give, both parts are drawn within it by the seed; above,
-    the pool is what the neighbours give plus their share of random pairs."""
+    the pool is what the neighbours give plus their share of random pairs. `balance` draws the neighbour part evenly
+    over cosine bands (`BAND` wide) instead of uniformly: deep neighbour lists are mostly middling pairs, and a
+    uniform draw would leave the labels few near-paraphrases and few weakly related pairs."""
     neighbours: int = 5
     random_share: float = 0.2
     max_pairs: int | None = None
     seed: int = 42
+    balance: bool = False
 
     def __post_init__(self) -> None:
         if self.neighbours < 1:
@@ -173,7 +177,8 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     neighbour_count = min(len(a), total - random_count)
     counts["over_cap"] = len(a) - neighbour_count
     if neighbour_count < len(a):
-        chosen = np.sort(neighbour_rng.choice(len(a), neighbour_count, replace=False))
+        draw = _even_over_bands if settings.balance else _uniform
+        chosen = np.sort(draw(cosine, neighbour_count, neighbour_rng))
         a, b, rank, cosine, codes = a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen]
 
     # random pairs exclude every mined candidate, so a random pair is never a neighbour pair in disguise
@@ -188,6 +193,32 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
         "cosine": np.concatenate([cosine, _pair_cosines(embeddings, random_a, random_b)]),
     })
     return pool.astype({"text_a": "str", "text_b": "str"}), counts
+
+
+def _uniform(cosine: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` candidate rows, every candidate equally likely."""
+    return rng.choice(len(cosine), count, replace=False)
+
+
+def _even_over_bands(cosine: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` candidate rows spread evenly over the cosine bands: each band gives the same number, a band with
+    fewer candidates gives all it has and the others share the rest (water-filling); uniform within a band."""
+    bands = np.floor(np.minimum(cosine, 1 - BAND / 2) / BAND).astype(np.int64)  # a cosine of 1 joins the top band
+    _, band_of, sizes = np.unique(bands, return_inverse=True, return_counts=True)
+    ascending = np.sort(sizes)
+    # the largest per-band quota whose total stays within count, then one more from as many full bands as still needed
+    quota = 0
+    for position, size in enumerate(ascending):
+        taken_below = int(ascending[:position].sum())
+        if taken_below + size * (len(ascending) - position) >= count:
+            quota = (count - taken_below) // (len(ascending) - position)
+            break
+    takes = np.minimum(sizes, quota)
+    short = count - int(takes.sum())
+    room = np.flatnonzero(sizes > takes)
+    takes[rng.choice(room, short, replace=False)] += 1
+    return np.concatenate([rng.choice(np.flatnonzero(band_of == band), take, replace=False)
+                           for band, take in enumerate(takes) if take])
 
 
 def _pair_codes(key_a: np.ndarray, key_b: np.ndarray, distinct: int) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Mining a pair pool from texts: neighbours match brute force, blocks match the whole, the pool is clean and seeded."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.mining import MiningSettings, ann_recall, joint_embeddings, mine_pairs, neighbours
+from models.mining import BAND, MiningSettings, ann_recall, joint_embeddings, mine_pairs, neighbours
 
 WORDS = "the a printer offline cable screen battery phone laptop reset slow cannot connect update error".split()
 
@@ -138,3 +140,27 @@ def test_random_pairs_stop_when_the_corpus_runs_out() -> None:
     pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(neighbours=1, random_share=0.9))
     assert counts["random_short"] > 0 and counts["random_pairs"] + counts["neighbour_pairs"] <= 6
     assert len({frozenset(pair) for pair in zip(pool["text_a"], pool["text_b"])}) == len(pool)
+
+
+def test_balanced_draw_spreads_neighbour_pairs_evenly_over_cosine_bands() -> None:
+    """From deep neighbour lists (mostly middling cosines), a balanced cap takes the same number from every band
+    that has enough candidates and all of a band that has fewer; the uniform draw follows the candidates' skew."""
+    texts, embeddings = corpus()
+    ids, cosines = neighbours(embeddings, 40)
+    settings = MiningSettings(neighbours=40, random_share=0.1, max_pairs=1000, seed=5)
+    balanced, _ = mine_pairs(texts, ids, cosines, embeddings, replace(settings, balance=True))
+    uniform, _ = mine_pairs(texts, ids, cosines, embeddings, settings)
+    full, _ = mine_pairs(texts, ids, cosines, embeddings, replace(settings, max_pairs=None))
+
+    def band_counts(pool: pd.DataFrame) -> pd.Series:
+        mined = pool[pool["rank"] > 0]
+        return np.floor(np.minimum(mined["cosine"], 1 - BAND / 2) / BAND).astype(int).value_counts()
+
+    available, taken = band_counts(full), band_counts(balanced).reindex(band_counts(full).index, fill_value=0)
+    assert taken.sum() == 900
+    sparse = available < taken.max()
+    assert (taken[sparse] == available[sparse]).all() and sparse.any()
+    assert taken[~sparse].max() - taken[~sparse].min() <= 1 and (~sparse).sum() >= 3
+    assert band_counts(uniform).max() > 1.5 * taken.max()  # uniform follows the skew
+    again, _ = mine_pairs(texts, ids, cosines, embeddings, replace(settings, balance=True))
+    pd.testing.assert_frame_equal(balanced, again)

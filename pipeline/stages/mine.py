@@ -26,7 +26,8 @@ def run(context: StageContext) -> Metrics:
     queries = np.concatenate([rows for rows, _, _ in found])
     if not np.array_equal(queries, np.arange(len(texts))):
         raise ValueError(f"the neighbour blocks {blocks} do not cover the {len(texts)} corpus texts once, in order")
-    settings = MiningSettings(config.mine_neighbours, config.mine_random, config.max_pairs, config.seed)
+    settings = MiningSettings(config.mine_neighbours, config.mine_random, config.max_pairs, config.seed,
+                              config.mine_balance)
     pool, counts = mine_pairs(texts, np.concatenate([ids for _, ids, _ in found]),
                               np.concatenate([cosines for _, _, cosines in found]), embeddings, settings)
     method = search_method(config, len(texts))
@@ -48,5 +49,5 @@ def planned_size(config: PipelineConfig) -> Metrics:
 
 
 STAGE = Stage("mine", run, Kind.COMBINING, Writes.PARQUET, inputs=None,
-              settings=("mine_neighbours", "mine_random", "mine_exact_max", "max_pairs", "seed"),
+              settings=("mine_neighbours", "mine_random", "mine_balance", "mine_exact_max", "max_pairs", "seed"),
               stored_metrics=stored_file_metrics, planned_metrics=planned_size)
