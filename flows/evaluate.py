@@ -27,7 +27,7 @@ from flows.server import scoped_api
 from models.data import DEV, TEST_SETS, DataError, LabelledPairs, benchmark_dir, load_benchmarks
 from models.data.labelled import load_labelled_pairs
 from models.data.retrieval_task import RetrievalTask, load_task
-from models.encoders.loading import load_encoder
+from models.encoders.backend import load_for_serving
 from models.encoders.sources import model_kind, resolve_model_source
 from models.evaluation import evaluate, evaluate_pairs
 from models.progress import track
@@ -65,10 +65,10 @@ def expand_models(models: Sequence[str], kind: str) -> list[tuple[str, str, str]
 @task(name="score-model", task_run_name="score {label}", cache_policy=NO_CACHE)
 def score_model(label: str, source: str, kind: str, test_sets: dict[str, LabelledPairs], dev: LabelledPairs | None,
                 pairs: LabelledPairs | None, pooling: str | None, max_length: int, batch_size: int,
-                device: str, precision: str) -> dict[str, Any]:
+                device: str, precision: str, backend: str = "torch", int8: bool = False) -> dict[str, Any]:
     """One model's STS scores and, when given, its score on the user's pairs."""
     runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
-    model = load_encoder(kind, source, pooling, max_length)
+    model = load_for_serving(kind, source, pooling, max_length, runtime.device, backend, int8)
     scores = evaluate(model, test_sets, dev, runtime, batch_size) if test_sets or dev else {}
     result: dict[str, Any] = {"label": label, "source": source, "kind": kind, "scores": scores}
     if pairs is not None:
@@ -78,10 +78,11 @@ def score_model(label: str, source: str, kind: str, test_sets: dict[str, Labelle
 
 @task(name="retrieve", task_run_name="retrieve with {label}", cache_policy=NO_CACHE)
 def retrieve_with(label: str, source: str, search: RetrievalTask, pooling: str | None, max_length: int,
-                  batch_size: int, device: str, precision: str) -> tuple[dict[str, Any], list[list[str]]]:
+                  batch_size: int, device: str, precision: str, backend: str = "torch",
+                  int8: bool = False) -> tuple[dict[str, Any], list[list[str]]]:
     """One bi-encoder's search scores, and its rankings for the cross-encoders to rerank."""
     runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
-    model = load_encoder("bi", source, pooling, max_length).to(runtime.device)
+    model = load_for_serving("bi", source, pooling, max_length, runtime.device, backend, int8)
     rankings = retrieve(model, search, batch_size, runtime.dtype)  # type: ignore[arg-type]
     scores = mean_metrics(score_rankings(search, rankings))
     return {"label": label, "source": source, "kind": "bi", "scores": scores}, rankings
@@ -89,10 +90,11 @@ def retrieve_with(label: str, source: str, search: RetrievalTask, pooling: str |
 
 @task(name="rerank", task_run_name="rerank {bi_label} with {label}", cache_policy=NO_CACHE)
 def rerank_with(label: str, source: str, bi_label: str, rankings: list[list[str]], search: RetrievalTask, k: int,
-                max_length: int, batch_size: int, device: str, precision: str) -> dict[str, Any]:
+                max_length: int, batch_size: int, device: str, precision: str, backend: str = "torch",
+                int8: bool = False) -> dict[str, Any]:
     """A cross-encoder reranking one bi-encoder's top `k` per query."""
     runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
-    model = load_encoder("cross", source, None, max_length).to(runtime.device)
+    model = load_for_serving("cross", source, None, max_length, runtime.device, backend, int8)
     reranked = rerank_top_k(model, search, rankings, k, batch_size, runtime.dtype)  # type: ignore[arg-type]
     return {"label": label, "source": source, "kind": "cross", "reranks": bi_label, "k": k,
             "scores": mean_metrics(score_rankings(search, reranked))}
@@ -108,15 +110,15 @@ def rerank_pairs(chosen: Sequence[tuple[str, str, str]]) -> list[tuple[int, int]
 
 def search_results(chosen: Sequence[tuple[str, str, str]], search: RetrievalTask, k: int | None,
                    pooling: str | None, max_length: int, batch_size: int, device: str,
-                   precision: str) -> list[dict[str, Any]]:
+                   precision: str, backend: str = "torch", int8: bool = False) -> list[dict[str, Any]]:
     """Every bi-encoder's search scores, then (with `k`) every cross-encoder reranking its group's bi-encoders."""
-    bis = {b: retrieve_with(label, source, search, pooling, max_length, batch_size, device, precision)
+    bis = {b: retrieve_with(label, source, search, pooling, max_length, batch_size, device, precision, backend, int8)
            for b, (label, source, kind) in enumerate(chosen) if kind == "bi"}
     results = [result for result, _ in bis.values()]
     for c, b in rerank_pairs(chosen) if k else ():
         label, source, _ = chosen[c]
         results.append(rerank_with(label, source, chosen[b][0], bis[b][1], search, k, max_length, batch_size, device,
-                                   precision))
+                                   precision, backend, int8))
     return results
 
 
@@ -126,7 +128,7 @@ def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None 
                     text_a: str = "sentence1", text_b: str = "sentence2", encoding: str = "utf-8",
                     retrieval: str | None = None, rerank: int | None = None, skip_sts: bool = False,
                     pooling: str | None = None, max_length: int = 256, batch_size: int = 128,
-                    device: str = "auto", precision: str = "auto",
+                    device: str = "auto", precision: str = "auto", backend: str = "torch", int8: bool = False,
                     out: str = "evaluation.json") -> dict[str, Any]:
     """Every input is read and checked before the first model is scored."""
     if kind not in KINDS:
@@ -138,16 +140,17 @@ def evaluate_models(models: list[str], kind: str = "auto", data_dir: str | None 
     test_sets, dev = _benchmarks(folder, tasks, skip_sts)
     scored = chosen if test_sets or dev or user_pairs else []
     results = [score_model(label, source, k, test_sets, dev, user_pairs, pooling, max_length, batch_size,
-                           device, precision)
+                           device, precision, backend, int8)
                for label, source, k in track(scored, len(scored), "models")]
     report: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                               "machine": platform.node(), "data_dir": str(folder or "hub"), "max_length": max_length,
+                              "backend": backend, "int8": int8,
                               "results": results}
     if search is not None:
         report["retrieval"] = {"task": str(retrieval), "queries": len(search.query_ids),
                                "documents": len(search.doc_ids), "rerank": rerank,
                                "results": search_results(chosen, search, rerank, pooling, max_length, batch_size,
-                                                         device, precision)}
+                                                         device, precision, backend, int8)}
     write_text_atomic(Path(out), json.dumps(report, indent=2) + "\n")
     _publish(results, out, report.get("retrieval"))
     return report

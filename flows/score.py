@@ -21,8 +21,8 @@ from artifacts.atomic import atomic_path
 from artifacts.manifest import read_manifest
 from models.data import DEV, OWN_DEV, DataError
 from models.data.pools import check_pair_file, read_pair_table, select_text
+from models.encoders.backend import load_for_serving
 from models.encoders.bi_encoder import BiEncoder
-from models.encoders.loading import load_encoder
 from models.encoders.sources import model_kind, resolve_model_source
 from models.progress import track
 from models.reporting.score_rows import ExportKey, export_folders
@@ -52,12 +52,13 @@ def recommended_export(run: Path, kind: str) -> tuple[list[str], str]:
 
 
 def score_file(sources: list[str], kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,
-               chunk: int, max_length: int, device: str, encoding: str = "utf-8") -> int:
+               chunk: int, max_length: int, device: str, encoding: str = "utf-8", backend: str = "torch",
+               int8: bool = False) -> int:
     """Write every pair's score (the mean over `sources`, an ensemble's members) to `out`, atomically; returns the
     number of pairs."""
     table = select_text(read_pair_table(pairs, "pair file", encoding), pairs, text_a, text_b)
     runtime = Runtime.create(device, "auto", 0)
-    models = [load_encoder(kind, source, None, max_length).to(runtime.device) for source in sources]
+    models = [load_for_serving(kind, source, None, max_length, runtime.device, backend, int8) for source in sources]
     starts = range(0, len(table), chunk)
     with atomic_path(out) as temp, pq.ParquetWriter(temp, SCORED_SCHEMA) as writer:
         for start in track(starts, len(starts), f"scoring {len(table)} pairs"):
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
             sources = [resolve_model_source(args.model)]
             kind = model_kind(sources[0]) if args.kind == "auto" else args.kind
         count = score_file(sources, kind, args.pairs, args.out, args.text_a, args.text_b, args.batch_size, args.chunk,
-                           args.max_length, args.device, args.encoding)
+                           args.max_length, args.device, args.encoding, args.backend, args.int8)
     print(f"scored {count} pairs with the {kind}-encoder {' + '.join(sources)} -> {args.out}")
 
 

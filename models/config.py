@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "eval": ("sts", "dev", "none"),
     "distil_from": ("cross", "all"),
     "bi_loss": ("mse", "cosent"),
+    "backend": ("torch", "onnx"),
 }
 
 
@@ -99,6 +100,8 @@ class PipelineConfig:
     micro_batch: int | None = field(default=16, metadata={"help": "examples per forward pass when fitting the cross-encoder and distilling the bi-encoder: per-example losses (mse) add up to the whole batch's gradient, so memory follows the part, while cosent ranks pairs within each part (dropout masks are drawn per part, so another value follows another random path of the same recipe; unset: the whole batch at once; the warm-up's in-batch negatives always need the whole batch)"})
     max_steps: int | None = field(default=None, metadata={"help": "cap on optimiser steps per training stage (quick runs)"})
     label_int8: bool = field(default=False, metadata={"help": "label the pool (bi-labels, cross-labels) with int8 dynamically quantised linear layers, on CPU only: faster labelling at a cost in dev Spearman, both measured per model in benchmarks/INT8.md; training and evaluation stay full precision"})
+    backend: str = field(default="torch", metadata={"help": "pool labelling runtime: torch, or onnx (ONNX Runtime on each labeller's graph, exported when it labels; CPU only); training and evaluation stay on torch"})
+    onnx_export: bool = field(default=False, metadata={"help": "each export also carries ONNX graphs (onnx/model.onnx, int8 onnx/model_qint8_avx2.onnx) in the layout sentence-transformers' backend='onnx' reads, for --backend onnx; needs the onnx extra (make setup installs it); the presets turn it on"})
     shard_pairs: int | None = field(default=None, metadata={"help": "label the pool in shards of N pairs, and search a corpus's neighbours (--pool corpus) in blocks of N texts, each its own cached task (on Ray: spread over the workers), then merge them into one artifact equal to the unsharded one (default: one task per labelling or search)"})
     embedding_cache: bool = field(default=True, metadata={"help": "keep the embeddings of the models no stage trains (start models' benchmark scores, frozen labellers' pool labels) in $TE_EMBEDDING_CACHE (default ~/.cache/trans-encoder/embeddings), so each sentence is encoded once per machine"})
     eval_batch_size: int = 128

@@ -162,7 +162,18 @@ def score_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_backend_flags(parser)
     return parser
+
+
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    """Which runtime serves the model (score, evaluate): the run's exported ONNX graphs or PyTorch, fp32 or int8."""
+    parser.add_argument("--backend", choices=CHOICES["backend"], default="torch",
+                        help="torch, or onnx: ONNX Runtime on the graph the run exported beside the weights (exported "
+                             "now for a folder without one); CPU only (default: torch)")
+    parser.add_argument("--int8", action="store_true",
+                        help="compute the matrix products in int8 (CPU only): faster, at a small cost in quality "
+                             "measured per model in benchmarks/INT8.md")
 
 
 EVALUATE_HELP = "Score models on the STS benchmarks, on your labelled pairs and on a search task."
@@ -198,5 +209,6 @@ def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    add_backend_flags(parser)
     parser.add_argument("--out", default="evaluation.json", help="where the JSON table goes")
     return parser

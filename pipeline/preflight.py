@@ -34,6 +34,7 @@ from models.data.corpus import corpus_note, load_run_corpus
 from models.data.retrieval_task import load_task
 from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
+from models.encoders.onnx_graph import ONNX_MISSING, onnx_available
 from models.encoders.sources import ModelSourceError, resolve_model_source
 from models.training.trainer import TrainingDiverged
 from pipeline.plan import member_names
@@ -58,6 +59,8 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
         check_out(out)
         check_hub_models(config)
         check_hub_data(config)
+        if config.backend == "onnx" and not onnx_available():
+            raise DataError(ONNX_MISSING)
         for note in input_notes(config):
             print(f"note: {note}", file=sys.stderr)
         evaluation_sets(config)
@@ -189,6 +192,9 @@ def input_notes(config: PipelineConfig) -> tuple[str, ...]:
                if t.cut and (config.pool != "corpus" or t.unit != "pairs")]
         if cut:
             notes.append(f"{name}: " + "; ".join(cut))
+    if config.onnx_export and not onnx_available():
+        notes.append("the onnx extra is not installed, so the exports carry no ONNX graphs: "
+                     "pip install -c requirements.lock -e '.[onnx]'")
     return tuple(notes)
 
 

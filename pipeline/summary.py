@@ -13,6 +13,7 @@ from artifacts.pairs import read_mined_pool
 from artifacts.store import Artifact
 from models.config import PipelineConfig
 from models.data import DEV, OWN_DEV
+from models.encoders.backend import export_onnx, onnx_exported
 from models.encoders.loading import load_encoder, start_pooling
 from models.encoders.sources import carries_code
 from models.metrics import NDCG10, selection_metric
@@ -77,9 +78,12 @@ def finish_run(config: PipelineConfig, result: CycleResult[Artifact], manifest: 
 
 def _export(folder: Path, kind: str, model: Artifact, config: PipelineConfig, cycle: int,
             scores: Mapping[str, Mapping[str, float]], run_name: str) -> None:
-    """Save a model out of the store, for inference at `eval_max_length`, with a model card."""
+    """Save a model out of the store, for inference at `eval_max_length`, with a model card (and ONNX graphs)."""
     with atomic_path(folder, is_dir=True) as temp:
-        load_encoder(kind, model.path, start_pooling(config), config.eval_max_length).save(temp)
+        encoder = load_encoder(kind, model.path, start_pooling(config), config.eval_max_length)
+        encoder.save(temp)
+        if onnx_exported(config, encoder):
+            export_onnx(encoder, temp)
         write_model_card(temp, kind, config, cycle, scores, run_name)
 
 

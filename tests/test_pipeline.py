@@ -29,7 +29,8 @@ def entries(run_dir: Path) -> list[dict]:
 
 def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Path, mini_sts_dir: Path,
                                                              tmp_path: Path) -> None:
-    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=2, **QUICK)
+    config = PipelineConfig(model=str(tiny_model_dir), data_dir=str(mini_sts_dir), cycles=2, onnx_export=True,
+                            **QUICK)
     outcome = run_plain("paper", config, tmp_path)
     scores = outcome["scores"]
     assert set(scores) == {"start bi", "warm-up bi", "cycle 1 bi", "cycle 1 cross", "cycle 2 bi", "cycle 2 cross"}
@@ -41,6 +42,9 @@ def test_two_cycles_write_models_scores_and_pick_best_on_dev(tiny_model_dir: Pat
     assert outcome["best_cycle"]["cross"] == max(dev, key=dev.get)
     run_dir = Path(outcome["run_dir"])
     sentence_transformers.SentenceTransformer(str(run_dir / "bi-encoder"), device="cpu")
+    for export in ("bi-encoder", "cross-encoder"):  # --onnx-export: the graphs beside the weights, the card says how
+        assert {p.name for p in (run_dir / export / "onnx").iterdir()} == {"model.onnx", "model_qint8_avx2.onnx"}
+        assert 'backend="onnx"' in (run_dir / export / "README.md").read_text()
     assert {e["status"] for e in entries(run_dir)} == {"ran"}
     assert all(isinstance(e["peak_rss_mb"], (int, float)) for e in entries(run_dir)), "each stage that ran measured"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ class BiEncoder(nn.Module):
         self.max_length = usable_max_length(max_length, transformer.config)
         self.ngram = ngram
         self.embedding_cache: Path | None = None  # a folder: distinct texts' vectors are kept there (frozen models)
+        self.graph: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None  # the transformer on ONNX Runtime
 
     @classmethod
     def from_pretrained(cls, source: str | Path, pooling: Pooling | None = None,
@@ -70,7 +71,7 @@ class BiEncoder(nn.Module):
 
     def token_features(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """(batch, tokens, dimension): the transformer's last layer, through the n-gram CNN when there is one."""
-        hidden = self.transformer(**features).last_hidden_state
+        hidden = self.graph(features) if self.graph is not None else self.transformer(**features).last_hidden_state
         return hidden if self.ngram is None else self.ngram.local_features(hidden, features["attention_mask"])
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:

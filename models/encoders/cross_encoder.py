@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ class CrossEncoder(nn.Module):
         self.tokenizer = tokenizer
         self.max_length = usable_max_length(max_length, model.config)
         self.fresh = fresh  # names of the parameters the checkpoint lacked (the head of an encoder): random so far
+        self.graph: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None  # the model on ONNX Runtime
 
     @classmethod
     def from_pretrained(cls, source: str | Path, max_length: int = 64) -> "CrossEncoder":
@@ -52,7 +53,8 @@ class CrossEncoder(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """One logit per pair, shape (batch,)."""
-        return self.model(**features).logits.squeeze(-1)
+        logits = self.graph(features) if self.graph is not None else self.model(**features).logits
+        return logits.squeeze(-1)
 
     @torch.inference_mode()
     def logits(self, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int = 64,

@@ -11,6 +11,7 @@ from models.config import PipelineConfig
 from models.data import DEV
 from models.data.hub import HUB_TEST_SETS
 from models.encoders.installed import HUB_ORIGIN
+from models.encoders.onnx_graph import INT8_FILE, graph_file
 from models.encoders.sources import carries_code, is_sentence_encoder, resolve_model_source
 from models.metrics import NDCG10, selection_metric
 from models.reporting.report import markdown_table
@@ -73,6 +74,21 @@ def front_matter(kind: str, config: PipelineConfig) -> str:
     return "---\n" + yaml.safe_dump({k: v for k, v in meta.items() if v is not None}, sort_keys=False) + "---\n"
 
 
+def onnx_usage(kind: str) -> str:
+    """How to load the folder's ONNX graphs, fp32 and int8, with sentence-transformers and with our commands."""
+    model = "SentenceTransformer" if kind == "bi" else "CrossEncoder"
+    return f"""
+ONNX graphs (`onnx/model.onnx`, and int8: `onnx/{INT8_FILE}`) for ONNX Runtime. sentence-transformers'
+ONNX backend needs its `onnx` extra (optimum-onnx); on CPU:
+```python
+from sentence_transformers import {model}
+model = {model}(PATH, backend="onnx")
+model_int8 = {model}(PATH, backend="onnx", model_kwargs={{"file_name": "onnx/{INT8_FILE}"}})
+```
+Or with this pipeline: `trans-encoder score PATH pairs.csv --backend onnx [--int8]` (also `evaluate`).
+"""
+
+
 def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int,
                      scores: Mapping[str, Mapping[str, float]], run_name: str) -> Path:
     trust = ", trust_remote_code=True" if carries_code(folder) else ""  # IS-BERT: the n-gram CNN's code is here
@@ -80,6 +96,7 @@ def write_model_card(folder: Path, kind: str, config: PipelineConfig, cycle: int
              "embeddings = model.encode(sentences)" if kind == "bi" else
              "from sentence_transformers import CrossEncoder\nmodel = CrossEncoder(PATH)\n"
              "scores = model.predict([(a, b), ...])  # in [0, 1]")
+    onnx = onnx_usage(kind) if graph_file(folder, False).is_file() else ""
     metric = selection_metric(config)
     selection = {DEV: "STS-B dev", NDCG10: "nDCG@10 on your --dev-retrieval task"}.get(metric or "", "your --dev-pairs")
     chosen = (f"Chosen as the best of {config.cycles} cycle(s) on {selection} (labelled: used to choose, never to "
@@ -106,7 +123,7 @@ training.{in_domain}
 ```python
 {usage}
 ```
-
+{onnx}
 ## Scores (Spearman x100: 7 STS test sets, their average, STS-B dev, your --dev-pairs; search x100: --dev-retrieval)
 {markdown_table(list(scores.items()))}
 

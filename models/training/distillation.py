@@ -4,7 +4,6 @@ Each fit updates the model it is given in place and returns its TrainStats.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Literal, Sequence, TypeVar
 
 import numpy as np
@@ -12,6 +11,7 @@ import torch
 from torch import nn
 
 from models.config import PipelineConfig
+from models.encoders.backend import with_backend
 from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
 from models.progress import ProgressFn
@@ -23,16 +23,8 @@ Labeller = TypeVar("Labeller", BiEncoder, CrossEncoder)
 
 
 def for_labelling(model: Labeller, config: PipelineConfig, runtime: Runtime) -> Labeller:
-    """The model as pool labelling runs it: with `config.label_int8` on CPU, a copy whose linear layers compute
-    in int8 (dynamic quantisation: weights int8, activations quantised per batch) and that caches no vectors."""
-    if not (config.label_int8 and runtime.device.type == "cpu"):
-        return model
-    with warnings.catch_warnings():  # torch marks eager quantisation deprecated in favour of torchao (not installed)
-        warnings.simplefilter("ignore")
-        quantised = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
-    if isinstance(quantised, BiEncoder):
-        quantised.embedding_cache = None  # other vectors than the full-precision model's: never cached as its own
-    return quantised
+    """The model as pool labelling runs it: on `config.backend`, in int8 with `config.label_int8` (CPU only)."""
+    return with_backend(model, config.backend, config.label_int8 and runtime.device.type == "cpu")
 
 
 def label_with_bi(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,

@@ -25,4 +25,4 @@ def run(context: StageContext) -> Metrics:
 
 
 STAGE = Stage("bi-labels", run, Kind.LABELLING, Writes.PARQUET, inputs=("bi", "pool"),
-              settings=("pooling", "bi_max_length", "label_transform", "label_int8", "precision", "device"))
+              settings=("pooling", "bi_max_length", "label_transform", "label_int8", "backend", "precision", "device"))

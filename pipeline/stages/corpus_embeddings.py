@@ -23,4 +23,4 @@ def run(context: StageContext) -> Metrics:
 
 
 STAGE = Stage("corpus-embeddings", run, Kind.LABELLING, Writes.PARQUET, inputs=("corpus", "model"),
-              settings=("pooling", "bi_max_length", "label_int8", "precision", "device"))
+              settings=("pooling", "bi_max_length", "label_int8", "backend", "precision", "device"))

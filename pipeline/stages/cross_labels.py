@@ -19,4 +19,4 @@ def run(context: StageContext) -> Metrics:
 
 
 STAGE = Stage("cross-labels", run, Kind.LABELLING, Writes.PARQUET, inputs=("cross", "pool"),
-              settings=("cross_max_length", "symmetric", "label_int8", "precision", "device"))
+              settings=("cross_max_length", "symmetric", "label_int8", "backend", "precision", "device"))
