@@ -74,7 +74,8 @@ def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path
     bad = tmp_path / "tickets.csv"
     bad.write_text("question,answer\nwhere is my order,\n")
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--pool", "custom", "--pool-path", str(bad),
-                           "--text-a", "question", "--text-b", "answer", "--labellers", "", "--out", str(tmp_path)],
+                           "--text-a", "question", "--text-b", "answer", "--labellers", "", "--device", "cpu",
+                           "--out", str(tmp_path)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {bad}: no usable pair: every row has an empty or non-text "
