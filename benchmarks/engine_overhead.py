@@ -23,8 +23,9 @@ from prefect import flow, task
 
 from artifacts.manifest import read_manifest
 from benchmarks.provenance import provenance
-from flows.engine import ENGINES, task_runner
+from flows.engine import task_runner
 from flows.server import scoped_api
+from pipeline.cli import ENGINES
 
 REPO = Path(__file__).resolve().parent.parent
 FLAGS = ("--pool", "stsb", "--max-pairs", "1000", "--labellers", "", "--warmup", "none", "--cycles", "1",

@@ -44,6 +44,7 @@ class Job:
     batch_size: int
     max_length: int
     threads: int
+    device: str  # where both sides run, in fp32
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-size", type=int, default=32, help="for every task and both sides (default: 32)")
     parser.add_argument("--max-length", type=int, default=64, help="tokens per sentence or pair (default: 64)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: all cores)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N: where both sides run, in fp32 "
+                                                        "(default: cpu)")
     parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"),
                         help="STS folder (default: $STS_DATA_DIR)")
     parser.add_argument("--in-process", action="store_true",
@@ -113,7 +116,8 @@ def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
     torch.manual_seed(0)
     CrossEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "cross")
     return {(task, side): Job(task, side, str(temp / "bi"), str(temp / "cross"), str(temp / "scoring.parquet"),
-                              str(temp / "training.parquet"), args.batch_size, args.max_length, args.threads)
+                              str(temp / "training.parquet"), args.batch_size, args.max_length, args.threads,
+                              args.device)
             for task in TASKS for side in ("ours", "theirs")}
 
 
@@ -125,6 +129,7 @@ def measure(job: Job) -> dict[str, Any]:
     run = _RUNNERS[job.task, job.side](job)  # loads, returns the timed call
     started = time.perf_counter()
     output = run()
+    _synchronize(job.device)
     seconds = time.perf_counter() - started
     # scoring outputs are compared across sides; a training run's return value is not an output
     return {"seconds": seconds, "output": output.tolist() if isinstance(output, np.ndarray) else None,
@@ -135,23 +140,32 @@ def _pairs(path: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def _runtime() -> Any:
+def _synchronize(device: str) -> None:
+    """A GPU runs ahead of Python: the clock stops when its queued work is done."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def _runtime(job: Job) -> Any:
     from models.runtime import Runtime
 
-    return Runtime.create("cpu", "fp32", 0)
+    return Runtime.create(job.device, "fp32", 0)
 
 
 def _ours_bi_scoring(job: Job) -> Callable[[], Any]:
     from models.encoders.bi_encoder import BiEncoder
 
     frame, bi = _pairs(job.scoring_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
+    bi = bi.to(job.device)
     return lambda: bi.similarity(frame["text_a"].tolist(), frame["text_b"].tolist(), job.batch_size)
 
 
 def _theirs_bi_scoring(job: Job) -> Callable[[], Any]:
     from sentence_transformers import SentenceTransformer
 
-    frame, model = _pairs(job.scoring_pairs), SentenceTransformer(job.model, device="cpu")
+    frame, model = _pairs(job.scoring_pairs), SentenceTransformer(job.model, device=job.device)
     model.max_seq_length = job.max_length
 
     def run() -> np.ndarray:
@@ -166,13 +180,14 @@ def _ours_cross_labelling(job: Job) -> Callable[[], Any]:
     from models.encoders.cross_encoder import CrossEncoder
 
     frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
+    cross = cross.to(job.device)
     return lambda: cross.score(frame["text_a"].tolist(), frame["text_b"].tolist(), False, job.batch_size)
 
 
 def _theirs_cross_labelling(job: Job) -> Callable[[], Any]:
     from sentence_transformers import CrossEncoder
 
-    frame, cross = _pairs(job.training_pairs), CrossEncoder(job.cross, max_length=job.max_length, device="cpu")
+    frame, cross = _pairs(job.training_pairs), CrossEncoder(job.cross, max_length=job.max_length, device=job.device)
     pairs = list(zip(frame["text_a"], frame["text_b"]))
     return lambda: cross.predict(pairs, batch_size=job.batch_size, show_progress_bar=False)
 
@@ -181,7 +196,7 @@ def _config(job: Job) -> Any:
     from models.config import PipelineConfig
 
     return PipelineConfig(cross_batch_size=job.batch_size, cross_max_length=job.max_length, cross_epochs=1,
-                          bi_batch_size=job.batch_size, bi_max_length=job.max_length, bi_epochs=1, device="cpu",
+                          bi_batch_size=job.batch_size, bi_max_length=job.max_length, bi_epochs=1, device=job.device,
                           precision="fp32")
 
 
@@ -191,7 +206,7 @@ def _ours_cross_training(job: Job) -> Callable[[], Any]:
 
     frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
     return lambda: fit_cross_encoder(cross, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                     frame["label"].to_numpy(), _config(job), _runtime())
+                                     frame["label"].to_numpy(), _config(job), _runtime(job))
 
 
 def _theirs_cross_training(job: Job) -> Callable[[], Any]:
@@ -201,7 +216,7 @@ def _theirs_cross_training(job: Job) -> Callable[[], Any]:
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
     frame, config = _pairs(job.training_pairs), _config(job)
-    cross = CrossEncoder(job.cross, max_length=job.max_length, device="cpu")
+    cross = CrossEncoder(job.cross, max_length=job.max_length, device=job.device)
     labels = frame["label"].tolist()
     data = Dataset.from_dict({"sentence_A": [*frame["text_a"], *frame["text_b"]],  # both orders, as ours
                               "sentence_B": [*frame["text_b"], *frame["text_a"]], "label": labels + labels})
@@ -217,7 +232,7 @@ def _ours_bi_training(job: Job) -> Callable[[], Any]:
 
     frame, bi = _pairs(job.training_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
     return lambda: distil_bi_encoder(bi, frame["text_a"].tolist(), frame["text_b"].tolist(),
-                                     frame["label"].to_numpy(), _config(job), _runtime())
+                                     frame["label"].to_numpy(), _config(job), _runtime(job))
 
 
 def _theirs_bi_training(job: Job) -> Callable[[], Any]:
@@ -230,7 +245,7 @@ def _theirs_bi_training(job: Job) -> Callable[[], Any]:
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
 
     frame, config = _pairs(job.training_pairs), _config(job)
-    model = SentenceTransformer(job.model, device="cpu")
+    model = SentenceTransformer(job.model, device=job.device)
     model.max_seq_length = job.max_length
     data = Dataset.from_dict({"sentence1": frame["text_a"].tolist(), "sentence2": frame["text_b"].tolist(),
                               "score": frame["label"].tolist()})
@@ -246,7 +261,7 @@ def _trainer_args(job: Job, lr: float, warmup_ratio: float) -> dict[str, Any]:
     return dict(output_dir=str(Path(job.cross).parent / f"trainer-{job.task}"),
                 per_device_train_batch_size=job.batch_size, num_train_epochs=1, learning_rate=lr,
                 warmup_steps=warmup_ratio, weight_decay=0.01,
-                save_strategy="no", report_to=[], logging_strategy="no", use_cpu=True, seed=0,
+                save_strategy="no", report_to=[], logging_strategy="no", use_cpu=job.device == "cpu", seed=0,
                 disable_tqdm=True, dataloader_num_workers=0)
 
 
@@ -305,11 +320,12 @@ def _encode_peak(job: Job, seconds: float) -> dict[str, Any]:
     attention = 4 * config.num_hidden_layers * config.hidden_size * lengths.astype(float) ** 2
     flops = float(per_token * lengths.sum() + attention.sum())
     torch.set_num_threads(job.threads)
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    a, b = torch.randn(1024, 1024, device=job.device), torch.randn(1024, 1024, device=job.device)
     timings = []
     for _ in range(20):
         started = time.perf_counter()
         a @ b
+        _synchronize(job.device)
         timings.append(time.perf_counter() - started)
     peak = 2 * 1024 ** 3 / statistics.median(timings) / 1e9
     achieved = flops / seconds / 1e9
@@ -325,7 +341,7 @@ def _write_report(figures: dict[str, Any], args: argparse.Namespace, argv: Seque
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(f"""# Speed: ours against sentence-transformers
 
-{provenance("benchmarks.speed", argv)}; {args.threads} torch threads. Model `{args.model}`,
+{provenance("benchmarks.speed", argv)}; {args.threads} torch threads, on {args.device}. Model `{args.model}`,
 batch {args.batch_size}, max length {args.max_length}, median of {args.rounds} round(s), each measurement in a
 fresh process (cold), ours and theirs alternating. Ratio: ours over theirs in throughput (higher is better).
 

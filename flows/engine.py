@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, ContextManager
@@ -21,7 +22,6 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from artifacts.store import StoreUnreachable
 from models.data import DataError
 from pipeline.registry import STAGES
-from pipeline.stage import Kind
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,14 +43,39 @@ def task_runner(engine: str, ray_address: str | None = None) -> TaskRunner[Any]:
     return RayTaskRunner(address=ray_address, init_kwargs=init)
 
 
-def placement(engine: str, stage: str) -> ContextManager[Any]:
-    """Ray resources for one stage task: a whole GPU for each training stage when the cluster has GPUs."""
-    if engine != "ray" or STAGES[stage].kind is not Kind.TRAINING:
+def placement(engine: str, stage: str, model_stages: int) -> ContextManager[Any]:
+    """The Ray resources of one stage task submitted beside `model_stages` model-running ones (itself included)."""
+    if engine != "ray":
         return contextlib.nullcontext()
-    import ray
     from prefect_ray.context import remote_options
 
-    return remote_options(num_gpus=1) if ray.cluster_resources().get("GPU", 0) >= 1 else contextlib.nullcontext()
+    return remote_options(**stage_resources(stage, model_stages))
+
+
+def stage_resources(stage: str, model_stages: int) -> dict[str, int]:
+    """What a stage task asks Ray for. A model-running stage: a whole GPU when the cluster has GPUs, and its share of
+    a node's CPUs (a GPU node's, on a GPU cluster: more would fit no node) among the `model_stages` submitted
+    together; a lone stage gets them all (Ray's default of one CPU left a lone stage at 0.59-0.75x its local speed,
+    benchmarks/ENGINE.md). Any other stage: one CPU."""
+    if not STAGES[stage].kind.runs_model:
+        return {"num_cpus": 1}
+    import ray
+
+    nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+    gpu_nodes = [node for node in nodes if node.get("GPU", 0) >= 1]
+    node_cpus = max(int(node.get("CPU", 1)) for node in gpu_nodes or nodes)
+    return {"num_cpus": max(1, node_cpus // max(1, model_stages))} | ({"num_gpus": 1} if gpu_nodes else {})
+
+
+def use_assigned_cpus() -> None:
+    """In a Ray task, torch computes on as many threads as the CPUs the task was given: a worker process is reused
+    across tasks, so its thread count is otherwise whatever it started with. Elsewhere (the local engine), nothing."""
+    ray = sys.modules.get("ray")  # never imported by a local run
+    if ray is None or not ray.is_initialized() or ray.get_runtime_context().get_task_id() is None:
+        return
+    import torch
+
+    torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
 
 
 @task(name="store-visible", persist_result=False, cache_policy=NO_CACHE)

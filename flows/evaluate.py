@@ -37,7 +37,7 @@ from models.retrieval import mean_metrics, retrieve, score_rankings
 from models.retrieval import rerank as rerank_top_k
 from models.runtime import Runtime
 from pipeline.cli import evaluate_parser
-from pipeline.preflight import check_model_reachable, check_sts_at_hand, input_errors
+from pipeline.preflight import check_model_reachable, check_runtime, check_sts_at_hand, input_errors
 
 KINDS = ("auto", "bi", "cross")
 EXPORTS = {"bi": "bi-encoder", "cross": "cross-encoder"}
@@ -198,6 +198,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> dict[str
     if args.rerank is not None and (not args.retrieval or args.rerank < 1):
         evaluate_parser(prog).error("--rerank K needs --retrieval DIR and K of at least 1")
     with input_errors():  # the benchmarks, every model named and the pair file, checked before the flow starts
+        check_runtime(args.device, args.precision)
         check_sts_at_hand(args.data_dir, [] if args.skip_sts else ["the STS benchmarks"],
                           "--pairs FILE or --retrieval DIR, with --skip-sts (your own data)")
         for model in args.models:

@@ -29,6 +29,7 @@ from pipeline.parameters import EngineName, PresetName, RunSettings, overrides
 from pipeline.plan import StageCall, StageOutput
 from pipeline.preflight import preflight, resume_hint
 from pipeline.presets import preset as make_preset
+from pipeline.registry import STAGES
 from pipeline.run import plan_run, plan_table, run_name_of, run_pipeline
 from pipeline.stopping import stop_on_signals
 from tasks.stage_tasks import STAGE_TASKS
@@ -46,12 +47,13 @@ class PrefectExecutor(StoreExecutor):
 
     def run(self, calls: Sequence[StageCall[Artifact]]) -> list[StageOutput[Artifact]]:
         submitted = []
+        model_stages = sum(STAGES[call.stage].kind.runs_model for call in calls)  # they share a node's cores
         for call in calls:
             check_stop()  # a stop asked for between stages submits no other
             parts, target = self.locate(call)
             self.log(f"starting {call.title}")
             bound = STAGE_TASKS[call.stage].with_options(result_storage=self.store.root / RESULTS_DIR)
-            with placement(self.engine, call.stage):
+            with placement(self.engine, call.stage, model_stages):
                 submitted.append((parts, bound.submit(stage=call.stage, context=self.context(call, target),
                                                       title=call.title)))
         outputs = []

@@ -29,7 +29,7 @@ from models.reporting.score_rows import ExportKey, export_folders
 from models.runtime import Runtime
 from pipeline.cli import score_parser
 from pipeline.plan import best_export, recommended
-from pipeline.preflight import check_model_reachable, input_errors
+from pipeline.preflight import check_model_reachable, check_runtime, input_errors
 
 SCORED_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("score", pa.float32())])
 
@@ -52,12 +52,12 @@ def recommended_export(run: Path, kind: str) -> tuple[list[str], str]:
 
 
 def score_file(sources: list[str], kind: str, pairs: Path, out: Path, text_a: str, text_b: str, batch_size: int,
-               chunk: int, max_length: int, device: str, encoding: str = "utf-8", backend: str = "torch",
-               int8: bool = False) -> int:
+               chunk: int, max_length: int, device: str, encoding: str = "utf-8", precision: str = "auto",
+               backend: str = "torch", int8: bool = False) -> int:
     """Write every pair's score (the mean over `sources`, an ensemble's members) to `out`, atomically; returns the
     number of pairs."""
     table = select_text(read_pair_table(pairs, "pair file", encoding), pairs, text_a, text_b)
-    runtime = Runtime.create(device, "auto", 0)
+    runtime = Runtime.create(device, precision, 0)  # type: ignore[arg-type]
     models = [load_for_serving(kind, source, None, max_length, runtime.device, backend, int8) for source in sources]
     starts = range(0, len(table), chunk)
     with atomic_path(out) as temp, pq.ParquetWriter(temp, SCORED_SCHEMA) as writer:
@@ -73,6 +73,7 @@ def score_file(sources: list[str], kind: str, pairs: Path, out: Path, text_a: st
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     args = score_parser(prog).parse_args(argv)
     with input_errors():
+        check_runtime(args.device, args.precision)
         check_pair_file(args.pairs, "pair file")
         if (Path(args.model) / "manifest.json").is_file():
             sources, kind = recommended_export(Path(args.model), args.kind)
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
             sources = [resolve_model_source(args.model)]
             kind = model_kind(sources[0]) if args.kind == "auto" else args.kind
         count = score_file(sources, kind, args.pairs, args.out, args.text_a, args.text_b, args.batch_size, args.chunk,
-                           args.max_length, args.device, args.encoding, args.backend, args.int8)
+                           args.max_length, args.device, args.encoding, args.precision, args.backend, args.int8)
     print(f"scored {count} pairs with the {kind}-encoder {' + '.join(sources)} -> {args.out}")
 
 

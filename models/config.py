@@ -31,6 +31,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# int8 dynamic quantisation has CPU kernels only: on a GPU the flag would change the labelling stages' keys and
+# nothing else, so it is refused (here for an explicit cuda device, in pipeline/preflight.py for `auto` on a GPU).
+INT8_ON_GPU = "--label-int8 labels on CPU only, and {device} labels on a GPU; drop --label-int8, or pass --device cpu"
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """One Trans-Encoder run. Defaults are the reference code's (the `paper` preset)."""
@@ -140,6 +145,8 @@ class PipelineConfig:
                              ".parquet or .jsonl with --text COLUMN)")
         if not 0 <= self.mine_random < 1:
             raise ValueError(f"--mine-random is a share in [0, 1), got {self.mine_random}")
+        if self.label_int8 and self.device.startswith("cuda"):
+            raise ValueError(INT8_ON_GPU.format(device=f"--device {self.device}"))
         if self.pool == "custom" and not self.pool_path:
             raise ValueError("--pool custom needs --pool-path FILE (a .csv, .tsv, .parquet or .jsonl of sentence pairs)")
 

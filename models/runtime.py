@@ -36,11 +36,13 @@ def pick_device(name: str = "auto") -> torch.device:
 def resolve_precision(device: torch.device, precision: Precision = "auto") -> torch.dtype | None:
     """The autocast dtype, or None for plain fp32.
 
-    `auto`: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
+    `auto`: bf16 where the chosen GPU computes it natively, fp16 on older GPUs, fp32 on CPU. The chosen `cuda:N` is
+    asked, not the default device (GPUs of a machine may differ), and emulated bf16 (slow) counts as none."""
     if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
         return None
     if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        with torch.cuda.device(device):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     if device.type != "cuda":
         raise ValueError(f"--precision {precision} needs a GPU; on {device} use fp32 or auto")
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]

@@ -162,6 +162,8 @@ def score_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--chunk", type=int, default=10_000, help="pairs scored and written at a time (default: 10000)")
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence or pair (default: 256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=CHOICES["precision"],
+                        help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16 (default: auto)")
     add_backend_flags(parser)
     return parser
 
@@ -208,7 +210,8 @@ def evaluate_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--max-length", type=int, default=256, help="tokens per sentence (bi) or pair (cross)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument("--precision", default="auto", choices=CHOICES["precision"],
+                        help="auto (bf16/fp16 on GPU, fp32 on CPU), fp32, bf16 or fp16")
     add_backend_flags(parser)
     parser.add_argument("--out", default="evaluation.json", help="where the JSON table goes")
     return parser

@@ -18,7 +18,7 @@ from typing import Iterator
 from huggingface_hub import try_to_load_from_cache
 
 from artifacts.store import StoreUnreachable
-from models.config import PipelineConfig
+from models.config import INT8_ON_GPU, PipelineConfig
 from models.data import (
     BUILT_IN_POOLS,
     HUB_MIRROR_ENV,
@@ -36,6 +36,7 @@ from models.encoders.installed import SHORT_NAMES, NotInstalledError
 from models.encoders.lengths import pool_truncations
 from models.encoders.onnx_graph import ONNX_MISSING, onnx_available
 from models.encoders.sources import ModelSourceError, resolve_model_source
+from models.runtime import Runtime, pick_device
 from models.training.trainer import TrainingDiverged
 from pipeline.plan import member_names
 
@@ -57,6 +58,7 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
     """Read (and so check) the pool and the benchmark files before any model loads or any Prefect run starts."""
     with input_errors(debug):
         check_out(out)
+        check_label_int8(config)
         check_hub_models(config)
         check_hub_data(config)
         if config.backend == "onnx" and not onnx_available():
@@ -75,6 +77,21 @@ def check_dev_retrieval(config: PipelineConfig) -> None:
         raise DataError(f"--dev-retrieval {config.dev_retrieval} chooses among scored cycles, and this run scores "
                         "none (--eval none, or no STS folder and no --dev-pairs); pass --data-dir DIR or --dev-pairs "
                         "FILE, or drop --eval none")
+
+
+def check_label_int8(config: PipelineConfig) -> None:
+    """`--device auto` takes the GPU where there is one, where int8 labelling cannot run (an explicit cuda device is
+    refused by the settings themselves)."""
+    if config.label_int8 and pick_device(config.device).type == "cuda":
+        raise DataError(INT8_ON_GPU.format(device=f"--device {config.device} (a GPU is visible)"))
+
+
+def check_runtime(device: str, precision: str) -> None:
+    """A scoring command's --device and --precision, resolved before any model loads (bf16 on a CPU: one line)."""
+    try:
+        Runtime.create(device, precision)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise DataError(str(error)) from None
 
 
 def check_hub_models(config: PipelineConfig) -> None:

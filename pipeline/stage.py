@@ -27,7 +27,7 @@ class Kind(enum.Enum):
     """What a stage does, which decides where it runs and what its key covers."""
 
     DATA = "data"  # reads the user's or the benchmarks' files: its key covers their content
-    TRAINING = "training"  # fits a model: on a GPU cluster it is given a whole GPU
+    TRAINING = "training"  # fits a model
     LABELLING = "labelling"  # scores the pool with one model: may be split into row shards and merged
     SCORING = "scoring"  # scores a model on the benchmark files: its key covers their content
     COMBINING = "combining"  # joins stored outputs (averages, shards, ensembles): reads nothing else
@@ -35,6 +35,12 @@ class Kind(enum.Enum):
     @property
     def reads_data(self) -> bool:
         return self in (Kind.DATA, Kind.SCORING)
+
+    @property
+    def runs_model(self) -> bool:
+        """Training, labelling and scoring run a model: on Ray they are given a GPU (when the cluster has one) and
+        the cores to run it on; the other kinds need one core."""
+        return self in (Kind.TRAINING, Kind.LABELLING, Kind.SCORING)
 
 
 class Writes(enum.Enum):

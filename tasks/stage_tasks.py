@@ -16,6 +16,7 @@ from prefect import Task, task
 from prefect.context import TaskRunContext
 from prefect.states import Completed, State
 
+from flows.engine import use_assigned_cpus
 from pipeline.locked_run import stored_or_run
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext, StageResult
@@ -29,6 +30,7 @@ def target_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
 
 
 def _stage(stage: str, context: StageContext, title: str) -> StageResult | State:
+    use_assigned_cpus()
     result, ran = stored_or_run(STAGES[stage], context, title, ui_progress)
     return result if ran else Completed(name="Cached", data=result)
 

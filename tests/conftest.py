@@ -23,10 +23,18 @@ if os.environ.get("CI"):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the Prefect server is a server test: derived here, so no such test escapes the mark."""
+    """A test that asks for the Prefect server is a server test: derived here, so no such test escapes the mark. A
+    `cuda` test is skipped where torch sees no GPU (CI has none)."""
     for item in items:
         if "prefect_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.server)
+    cuda = [item for item in items if item.get_closest_marker("cuda")]
+    if cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            for item in cuda:
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -36,6 +36,17 @@ def test_bad_settings_fail_naming_the_parameter(argv: list[str], named: str,
     assert named in capsys.readouterr().err
 
 
+def test_int8_labelling_on_a_gpu_is_refused_in_one_line_not_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    """It would change the labelling stages' keys and nothing else: int8 dynamic quantisation runs on CPU only."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(["--label-int8", "--device", "cuda:1"], "test", prog="train")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "train: error: --label-int8 labels on CPU only, and --device cuda:1 labels on a GPU; drop --label-int8, or "
+        "pass --device cpu")
+    assert parse_config(["--label-int8", "--device", "cpu"], "test")[0].label_int8
+
+
 def test_a_model_not_installed_fails_in_one_line_with_the_install_command(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("TE_MODELS_DIR", str(tmp_path))
@@ -63,7 +74,8 @@ def test_a_bad_pair_file_ends_the_flow_command_with_one_line_and_exit_2(tmp_path
     bad = tmp_path / "tickets.csv"
     bad.write_text("question,answer\nwhere is my order,\n")
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--pool", "custom", "--pool-path", str(bad),
-                           "--text-a", "question", "--text-b", "answer", "--labellers", "", "--out", str(tmp_path)],
+                           "--text-a", "question", "--text-b", "answer", "--labellers", "", "--device", "cpu",
+                           "--out", str(tmp_path)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {bad}: no usable pair: every row has an empty or non-text "
@@ -105,3 +117,28 @@ def test_every_known_bad_input_ends_in_one_or_two_lines_with_exit_2_and_no_trace
         assert "Traceback" not in stderr and 1 <= len(stderr.splitlines()) <= 2, f"{case.name}:\n{stderr}"
         assert "error: " in stderr, case.name
         assert table_row(case, flags, code, stderr) == row, "stale doc: run `python -m benchmarks.bad_inputs`"
+
+
+def test_score_and_evaluate_take_the_precision_and_refuse_a_gpu_one_on_cpu_in_one_line(
+        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    from flows.evaluate import main as evaluate_main
+    from flows.score import main as score_main
+
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"sentence1": ["a cat sat", "rain today"], "sentence2": ["a cat sits", "sunny skies"],
+                  "label": [1, 0]}).to_csv(pairs, index=False)
+    model = [str(tiny_model_dir), str(pairs)]
+    for precision in ("auto", "fp32"):  # on CPU both compute in fp32
+        score_main([*model, "--device", "cpu", "--precision", precision, "--out", str(tmp_path / f"{precision}.pq")])
+    assert pd.read_parquet(tmp_path / "auto.pq").equals(pd.read_parquet(tmp_path / "fp32.pq"))
+    capsys.readouterr()
+    own_pairs = [str(tiny_model_dir), "--pairs", str(pairs), "--skip-sts"]
+    for main, argv in ((score_main, model), (evaluate_main, own_pairs)):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--device", "cpu", "--precision", "bf16", "--out", str(tmp_path / "never")])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            "error: --precision bf16 needs a GPU; on cpu use fp32 or auto"], main.__module__
+    assert not (tmp_path / "never").exists()

@@ -20,7 +20,7 @@ import artifacts.pairs
 from artifacts.manifest import ManifestEntry, RunManifest
 from artifacts.store import Store
 from flows.plain import main as plain_main
-from models.training.trainer import OptimSettings, TrainingDiverged, train
+from models.training.trainer import FP16_SKIPS_IN_A_ROW, OptimSettings, TrainingDiverged, train
 from pipeline.stopping import finished_stages, stop_line
 from tests.conftest import REPO_ROOT
 
@@ -64,6 +64,52 @@ def test_a_non_finite_loss_stops_training_at_that_step_with_the_last_finite_step
     assert not torch.equal(seen[0], seen[2]), "the two good steps changed the weights"
     final = torch.cat([module.weight.detach().flatten(), module.bias.detach()])
     assert torch.equal(final, seen[2]), "the weights are those after the last finite step"
+
+
+def _weights(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([parameter.detach().flatten() for parameter in module.parameters()]).clone()
+
+
+# small enough that the scaled gradients (x 2**16) fit fp16: only the injected steps overflow
+FITS_FP16 = 1e-3
+
+
+def test_under_fp16_an_overflowing_step_is_skipped_by_the_grad_scaler_not_reported_as_divergence() -> None:
+    """The fp16 path (autocast and a real GradScaler) on CPU: the step whose loss overflows leaves the weights as
+    they were and lowers the scale; the steps around it learn."""
+    torch.manual_seed(0)
+    module, inputs, targets = torch.nn.Linear(4, 1), torch.randn(64, 4), torch.randn(64, 1)
+    seen: list[torch.Tensor] = []
+
+    def batch_loss(index: np.ndarray) -> torch.Tensor:
+        seen.append(_weights(module))
+        loss = torch.nn.functional.mse_loss(module(inputs[index]).float(), targets[index]) * FITS_FP16
+        return loss * float("inf") if len(seen) == 3 else loss
+
+    stats = train(module, 64, batch_loss, OptimSettings(lr=0.1, batch_size=8, epochs=1), 0, torch.device("cpu"),
+                  torch.float16, "fit test")
+    assert stats.steps == 8 and stats.overflow_skips == 1 and np.isfinite([stats.first_loss, stats.last_loss]).all()
+    assert torch.equal(seen[2], seen[3]), "the overflowing step 3 was skipped: the weights did not move"
+    assert not torch.equal(seen[1], seen[2]) and not torch.equal(seen[3], _weights(module)), "the others learned"
+
+
+def test_under_fp16_a_loss_that_keeps_overflowing_is_divergence() -> None:
+    torch.manual_seed(0)
+    module, inputs, targets = torch.nn.Linear(4, 1), torch.randn(64, 4), torch.randn(64, 1)
+    steps = 0
+
+    def batch_loss(index: np.ndarray) -> torch.Tensor:
+        nonlocal steps
+        steps += 1
+        loss = torch.nn.functional.mse_loss(module(inputs[index]).float(), targets[index]) * FITS_FP16
+        return loss * float("nan") if steps > 2 else loss
+
+    last = FP16_SKIPS_IN_A_ROW + 2
+    with pytest.raises(TrainingDiverged, match=rf"^fit test: {FP16_SKIPS_IN_A_ROW} steps in a row overflowed fp16 "
+                                               rf"\(the grad scaler skipped them\) up to step {last} of 32"):
+        train(module, 64, batch_loss, OptimSettings(lr=0.1, batch_size=2, epochs=1), 0, torch.device("cpu"),
+              torch.float16, "fit test")
+    assert steps == last
 
 
 @pytest.mark.slow  # a whole pipeline run, then its rerun

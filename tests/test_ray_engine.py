@@ -68,7 +68,9 @@ def test_a_mutual_cycle_runs_its_branches_on_ray_workers_and_scores_like_the_loc
     assert len(cross_workers) == 2, "the two members' cross-encoders trained in two worker processes at once"
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in a Ray worker (one CPU each): the same float sums, so the same numbers
+    # as in the Ray workers on 2 CPUs: two members' model stages share them, one thread each (flows/engine.py's
+    # stage_resources): the same float sums, so the same numbers
+    torch.set_num_threads(1)
     try:
         local = _run("local", members, mini_sts_dir, tmp_path / "local", "--eval", "sts")
     finally:

@@ -39,14 +39,21 @@ class TrainStats:
     first_loss: float
     last_loss: float
     seconds: float
+    overflow_skips: int = 0  # fp16 steps the grad scaler skipped (inf/nan gradients): the weights did not move
 
     def to_dict(self) -> dict[str, float]:
         return {"steps": self.steps, "examples": self.examples, "first_loss": self.first_loss,
-                "last_loss": self.last_loss, "seconds": round(self.seconds, 2)}
+                "last_loss": self.last_loss, "seconds": round(self.seconds, 2), "overflow_skips": self.overflow_skips}
 
 
 class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number: the weights are those of the last finite step."""
+
+
+# fp16 only: this many steps skipped in a row (the scaler halving its scale each time, from 2**16 down to 1, without
+# one good step) means the unscaled gradients or the loss themselves overflow: the stage has diverged.
+FP16_SKIPS_IN_A_ROW = 16
+_REMEDY = "lower this stage's learning rate (--cross-lr, --bi-lr, --warmup-lr) or use --precision fp32"
 
 
 LENGTH_WINDOW = 50  # batches whose examples are sorted by length together before the batches are shuffled
@@ -104,7 +111,9 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
     examples within a part only.
 
     A non-finite loss stops training before it reaches the weights (TrainingDiverged): nothing past the last
-    good step is learned, and the caller's output is never written.
+    good step is learned, and the caller's output is never written. Under fp16 an overflow is expected now and then:
+    the grad scaler skips that step and lowers its scale, and only FP16_SKIPS_IN_A_ROW skipped steps in a row (or no
+    finite loss at all) are divergence.
 
     The parameters named in `head` (freshly initialised layers) learn at `settings.head_lr` when it is set."""
     batches = planned_batches(n_items, settings, seed, lengths)
@@ -115,6 +124,7 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
     scaler = grad_scaler(device, dtype)
     module.train()
     losses: list[float] = []
+    skips, in_a_row = 0, 0
     started = time.perf_counter()
     for step, index in enumerate(track(batches, len(batches), desc, progress), start=1):
         optimizer.zero_grad(set_to_none=True)
@@ -123,19 +133,31 @@ def train(module: nn.Module, n_items: int, batch_loss: Callable[[np.ndarray], to
             with autocast(device, dtype):
                 loss = batch_loss(part) * (len(part) / len(index))  # a mean over the batch, summed over its parts
             value += float(loss.detach())
-            if not math.isfinite(value):
+            if not math.isfinite(value) and not scaler.is_enabled():
                 raise TrainingDiverged(f"{desc}: the loss became {value} at step {step} of {len(batches)}, so "
-                                       "training stopped there; lower this stage's learning rate (--cross-lr, "
-                                       "--bi-lr, --warmup-lr) or use --precision fp32")
+                                       f"training stopped there; {_REMEDY}")
             scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(module.parameters(), settings.max_grad_norm)
+        scale = scaler.get_scale()
         scaler.step(optimizer)
         scaler.update()
+        if math.isfinite(value):
+            losses.append(value)
+        if scaler.get_scale() < scale:  # fp16: the scaler found inf/nan gradients, skipped the step, lowered its scale
+            skips, in_a_row = skips + 1, in_a_row + 1
+            if in_a_row == FP16_SKIPS_IN_A_ROW:
+                raise TrainingDiverged(f"{desc}: {in_a_row} steps in a row overflowed fp16 (the grad scaler skipped "
+                                       f"them) up to step {step} of {len(batches)}, so training stopped there; "
+                                       f"{_REMEDY}")
+            continue  # the weights did not move: neither does the learning-rate schedule
+        in_a_row = 0
         scheduler.step()
-        losses.append(value)
+    if not losses:
+        raise TrainingDiverged(f"{desc}: the loss overflowed fp16 at every one of its {len(batches)} steps; {_REMEDY}")
     module.eval()
     window = max(1, min(10, len(losses) // 4))
     return TrainStats(steps=len(batches), examples=sum(len(b) for b in batches),
                       first_loss=float(np.mean(losses[:window])), last_loss=float(np.mean(losses[-window:])),
-                      seconds=time.perf_counter() - started)
+                      seconds=time.perf_counter() - started, overflow_skips=skips)
+
