@@ -22,22 +22,23 @@ from models.training.trainer import OptimSettings, TrainStats, train
 Labeller = TypeVar("Labeller", BiEncoder, CrossEncoder)
 
 
-def for_labelling(model: Labeller, config: PipelineConfig, runtime: Runtime) -> Labeller:
-    """The model as pool labelling runs it: on `config.backend`, in int8 with `config.label_int8` (CPU only)."""
-    return with_backend(model, config.backend, config.label_int8 and runtime.device.type == "cpu")
+def for_labelling(model: Labeller, config: PipelineConfig) -> Labeller:
+    """The model as pool labelling runs it: on `config.backend`, in int8 with `config.label_int8` (CPU only: a GPU
+    worker refuses it rather than ignore it)."""
+    return with_backend(model, config.backend, config.label_int8)
 
 
 def label_with_bi(bi: BiEncoder, texts_a: Sequence[str], texts_b: Sequence[str], config: PipelineConfig,
                   runtime: Runtime, progress: ProgressFn | None = None) -> np.ndarray:
     """Cosine similarity of each pair under the bi-encoder (before any transform)."""
-    bi = for_labelling(bi.to(runtime.device), config, runtime)
+    bi = for_labelling(bi.to(runtime.device), config)
     return bi.similarity(texts_a, texts_b, config.eval_batch_size, runtime.dtype, progress)
 
 
 def label_with_cross(cross: CrossEncoder, texts_a: Sequence[str], texts_b: Sequence[str],
                      config: PipelineConfig, runtime: Runtime, progress: ProgressFn | None = None) -> np.ndarray:
     """Sigmoid scores of the cross-encoder; both orders averaged when `config.symmetric`."""
-    cross = for_labelling(cross.to(runtime.device), config, runtime)
+    cross = for_labelling(cross.to(runtime.device), config)
     return cross.score(texts_a, texts_b, config.symmetric, config.eval_batch_size, runtime.dtype, progress)
 
 

@@ -16,7 +16,7 @@ def run(context: StageContext) -> Metrics:
     texts = read_corpus(context.input_path("corpus"))
     bi = load_bi(context.input_path("model"), config)
     bi.embedding_cache = cache_root() if config.embedding_cache else None
-    bi = for_labelling(bi.to(runtime.device), config, runtime)
+    bi = for_labelling(bi.to(runtime.device), config)
     embeddings, _ = bi.embed_distinct(texts, config.eval_batch_size, runtime.dtype, context.progress)
     write_embeddings(context.target, embeddings)
     return {"texts": len(texts), "dimension": int(embeddings.shape[1])}
