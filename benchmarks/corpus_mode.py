@@ -52,7 +52,8 @@ def histogram(pools: dict[str, np.ndarray]) -> list[str]:
 
 def mining_settings(manifest: dict[str, Any]) -> str:
     config = manifest["config"]
-    return f"mined, {config['mine_neighbours']} neighbours, {config['mine_random']:.0%} random"
+    balanced = ", balanced over cosine bands" if config.get("mine_balance") else ""
+    return f"mined, {config['mine_neighbours']} neighbours, {config['mine_random']:.0%} random{balanced}"
 
 
 def mining_rows(manifest: dict[str, Any]) -> list[str]:
@@ -106,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     shutil.copyfile(args.given, HERE / "manifests" / f"cpu-pairs-{given['commit']}.json")
     for path, run in zip(args.mined, mined):
         config = run["config"]
+        balanced = "-balanced" if config.get("mine_balance") else ""
         shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}-"
-                                                   f"r{round(100 * config['mine_random'])}.json")
+                                                   f"r{round(100 * config['mine_random'])}{balanced}.json")
     print(f"wrote {args.out}")
 
 
