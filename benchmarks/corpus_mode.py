@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
+from models.data import load_test_sets
 from pipeline.summary import rank_table
 
 HERE = Path(__file__).resolve().parent
@@ -32,12 +35,25 @@ def teacher_labels(manifest: dict[str, Any]) -> np.ndarray:
     return read_labelled(Path(entry["path"]))["label"].to_numpy()
 
 
-def score_row(name: str, manifest: dict[str, Any]) -> str:
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """One key per unordered pair, up to case and spacing (as mining compares texts)."""
+    return tuple(sorted((" ".join(a.lower().split()), " ".join(b.lower().split()))))  # type: ignore[return-value]
+
+
+def test_pairs_in(manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> int:
+    """How many STS test pairs the run trained on: the built-in pools hold them (transductive, as in the paper);
+    a mined pool only where mining pairs the same two sentences again."""
+    pool = pd.read_parquet(next(e for e in manifest["entries"] if e["stage"] in ("pool", "mine"))["path"])
+    return len({pair_key(a, b) for a, b in zip(pool["text_a"], pool["text_b"])} & test_pairs)
+
+
+def score_row(name: str, manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> str:
     scores, pool = manifest["scores"], next(e for e in manifest["entries"] if e["stage"] in ("pool", "mine"))
     cells = [f"{scores[row][metric]:.2f}" for row in ("start bi", "cycle 1 bi", "cycle 1 cross")
              for metric in ("avg", "dev")]
-    return (f"| {name} | `{manifest['commit']}` | {pool['metrics']['pairs']:,} | {' | '.join(cells)} | "
-            f"{manifest['wall_seconds'] / 60:.0f} |")
+    found = test_pairs_in(manifest, test_pairs)
+    return (f"| {name} | `{manifest['commit']}` | {pool['metrics']['pairs']:,} | {found:,} "
+            f"({found / len(test_pairs):.1%}) | {' | '.join(cells)} | {manifest['wall_seconds'] / 60:.0f} |")
 
 
 def histogram(pools: dict[str, np.ndarray]) -> list[str]:
@@ -73,7 +89,8 @@ def rank_rows(manifest: dict[str, Any]) -> list[str]:
             "Counts: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
 
 
-def report(given: dict[str, Any], mined: list[dict[str, Any]], command: str) -> str:
+def report(given: dict[str, Any], mined: list[dict[str, Any]], command: str,
+           test_pairs: set[tuple[str, str]]) -> str:
     """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs."""
     corpus = next(note for note in mined[0]["notes"] if note.startswith("corpus"))
     runs = "; ".join(f"`{run['command']}`" for run in [given, *mined])
@@ -84,10 +101,13 @@ def report(given: dict[str, Any], mined: list[dict[str, Any]], command: str) -> 
         f"(`python -m benchmarks.sts_corpus`): {corpus}. Every run uses the `cpu` preset (MiniLM trained, MPNet a "
         "frozen labeller), so every pool is capped at the preset's 12,000 pairs. Scores are Spearman x100: STS-7 is "
         "the 7 test sets' average, dev is STS-B dev (one cycle, so it chose nothing within a run; between mining "
-        "settings, dev chooses).", "",
-        "| pool | commit | pairs | start avg | start dev | bi avg | bi dev | cross avg | cross dev | wall min |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        score_row("given pairs (sts_sickr)", given), *(score_row(mining_settings(run), run) for run in mined), "",
+        f"settings, dev chooses). STS test pairs in the pool: of the {len(test_pairs):,} pairs of the 7 test sets "
+        "(unordered, up to case and spacing), how many the run trained on without their scores.", "",
+        "| pool | commit | pairs | STS test pairs in the pool | start avg | start dev | bi avg | bi dev | cross avg "
+        "| cross dev | wall min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        score_row("given pairs (sts_sickr)", given, test_pairs),
+        *(score_row(mining_settings(run), run, test_pairs) for run in mined), "",
         "## The labels the cross-encoder learned (cycle 1, mean of the bi-encoder scorers' cosines)", "",
         *histogram({"given pairs": teacher_labels(given)} | {mining_settings(run): teacher_labels(run)
                                                              for run in mined}), "",
@@ -101,9 +121,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mined", type=Path, nargs="+", required=True,
                         help="manifest.json of each run on the corpus, the cold one first")
     parser.add_argument("--out", type=Path, default=HERE / "CORPUS.md")
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get("STS_DATA_DIR"),
+                        required=not os.environ.get("STS_DATA_DIR"), help="the STS folder (default: $STS_DATA_DIR)")
     args = parser.parse_args(argv)
     given, mined = json.loads(args.given.read_text()), [json.loads(path.read_text()) for path in args.mined]
-    args.out.write_text(report(given, mined, provenance("benchmarks.corpus_mode", argv)))
+    sets = load_test_sets(args.data_dir)
+    test_pairs = {pair_key(a, b) for pairs in sets.values() for a, b in zip(pairs.sentences1, pairs.sentences2)}
+    args.out.write_text(report(given, mined, provenance("benchmarks.corpus_mode", argv), test_pairs))
     shutil.copyfile(args.given, HERE / "manifests" / f"cpu-pairs-{given['commit']}.json")
     for path, run in zip(args.mined, mined):
         config = run["config"]
