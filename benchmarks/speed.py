@@ -4,16 +4,24 @@ Each measurement runs in a fresh process (nothing cached from an earlier round),
 alternately (A B A B ...), with the same inputs, batch sizes, max lengths and threads; loading the
 model is not timed. Outputs are checked to agree, so speed never comes from doing less of the work.
 
+On the CPU, scoring and labelling are also measured on ONNX Runtime, fp32 and int8: ours (`--backend onnx`,
+`--int8`) against sentence-transformers' ONNX backend with its own export and int8 (benchmarks/peer_onnx.py, in
+`.venv-peer`: its ONNX backend needs a transformers older than the one pinned here). Their side is their fastest
+backend of the same precision: PyTorch or ONNX for fp32, ONNX int8 for int8.
+
     python -m benchmarks.speed                                     # default model, 3 rounds -> benchmarks/SPEED.md
     python -m benchmarks.speed --model PATH --pairs 32 --rounds 1 --json speed.json --out /tmp/SPEED.md
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,9 +36,14 @@ from benchmarks.fresh_process import measured
 from benchmarks.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
-TASKS = ("bi_scoring", "cross_labelling", "cross_training", "bi_training")
+TORCH_TASKS = ("bi_scoring", "cross_labelling", "cross_training", "bi_training")
+# scoring and labelling on ONNX Runtime: (the torch task it is a faster way of doing, precision)
+ONNX_TASKS = {"bi_scoring_onnx": ("bi_scoring", "fp32"), "cross_labelling_onnx": ("cross_labelling", "fp32"),
+              "bi_scoring_int8": ("bi_scoring", "int8"), "cross_labelling_int8": ("cross_labelling", "int8")}
 UNITS = {"bi_scoring": "pairs/s", "cross_labelling": "pairs/s", "cross_training": "examples/s",
-         "bi_training": "examples/s"}
+         "bi_training": "examples/s"} | {task: "pairs/s" for task in ONNX_TASKS}
+PEER_PYTHON = REPO / ".venv-peer" / "bin" / "python"
+PEER_SCRIPT = Path(__file__).resolve().parent / "peer_onnx.py"
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class Job:
     max_length: int
     threads: int
     device: str  # where both sides run, in fp32
+    peer_python: str = ""  # ONNX tasks: the interpreter of sentence-transformers' ONNX backend
+    peer_folder: str = ""  # ... and its exports of the same two models (bi/, cross/)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -65,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                                         "(default: cpu)")
     parser.add_argument("--data-dir", default=os.environ.get("STS_DATA_DIR"),
                         help="STS folder (default: $STS_DATA_DIR)")
+    parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON,
+                        help="the interpreter with sentence-transformers' ONNX backend (`make peer`); without it, "
+                             "the ONNX rows are left out (default: .venv-peer/bin/python)")
     parser.add_argument("--in-process", action="store_true",
                         help="measure here instead of in a fresh process each (a check that the benchmark runs: its "
                              "figures then carry this process's imports and caches)")
@@ -74,28 +92,43 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not args.data_dir:
         parser.error("the STS test pairs are the scoring input: pass --data-dir or set STS_DATA_DIR")
 
+    tasks = TORCH_TASKS + (tuple(ONNX_TASKS) if onnx_sides_at_hand(args) else ())
     with tempfile.TemporaryDirectory() as temp:
-        jobs = _jobs(args, Path(temp))
+        jobs = _jobs(args, Path(temp), tasks)
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for round_no in range(args.rounds):
-            for task in TASKS:
+            for task in tasks:
                 for side in ("ours", "theirs"):
                     outcome = measured(f"{task} ({side})", measure, jobs[task, side], fresh=not args.in_process)
                     runs.setdefault((task, side), []).append(outcome)
                     print(f"round {round_no + 1} {task:<16} {side:<6} {outcome['seconds']:8.2f} s  "
                           f"peak {outcome['peak_rss_mb']:.0f} MB", flush=True)
-        figures = _figures(runs, args, jobs)
+        figures = _figures(runs, jobs, tasks)
     _write_report(figures, args, argv)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return figures
 
 
-def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
-    """The inputs every process reads: STS test pairs for scoring, pool pairs for training, one cross folder."""
+def onnx_sides_at_hand(args: argparse.Namespace) -> bool:
+    """The ONNX rows need the CPU, our onnx extra and the peer's interpreter; say which is missing."""
+    from models.encoders.onnx_graph import onnx_available
+
+    missing = [what for what, ok in (("--device cpu", args.device == "cpu"), ("the onnx extra", onnx_available()),
+                                     (f"the peer's interpreter {args.peer_python} (make peer)",
+                                      args.peer_python.is_file())) if not ok]
+    if missing:
+        print(f"note: the ONNX rows are left out: they need {', '.join(missing)}", file=sys.stderr)
+    return not missing
+
+
+def _jobs(args: argparse.Namespace, temp: Path, tasks: Sequence[str]) -> dict[tuple[str, str], Job]:
+    """The inputs every process reads: STS test pairs for scoring, pool pairs for training, one cross folder; for
+    the ONNX rows, the peer's own exports of both (made here, untimed)."""
     from models.data import load_pool, load_test_sets
     from models.encoders.bi_encoder import BiEncoder
     from models.encoders.cross_encoder import CrossEncoder
+    from models.encoders.loading import load_encoder
 
     rng = np.random.default_rng(0)
     sets = load_test_sets(Path(args.data_dir))
@@ -108,6 +141,9 @@ def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
     training["label"] = rng.uniform(0, 1, len(training)).astype(np.float32)  # values do not change the cost
     scoring.to_parquet(temp / "scoring.parquet")
     training.to_parquet(temp / "training.parquet")
+    for name, frame in (("scoring", scoring), ("training", training)):  # the peer's interpreter reads JSON
+        (temp / f"{name}.json").write_text(json.dumps({"texts_a": frame["text_a"].tolist(),
+                                                        "texts_b": frame["text_b"].tolist()}))
     import torch
 
     # Both sides load the same folders: a sentence-transformers layout (so the pooling is the same) and a
@@ -115,16 +151,26 @@ def _jobs(args: argparse.Namespace, temp: Path) -> dict[tuple[str, str], Job]:
     BiEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "bi")
     torch.manual_seed(0)
     CrossEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "cross")
+    peer = {}
+    if any(task in ONNX_TASKS for task in tasks):
+        _peer(str(args.peer_python), "prepare", str(temp / "bi"), str(temp / "cross"), str(temp / "peer"))
+        peer = {"peer_python": str(args.peer_python), "peer_folder": str(temp / "peer")}
+        from models.encoders.backend import export_onnx
+
+        for folder in (temp / "bi", temp / "cross"):  # ours: graphs beside the weights, as a run exports them
+            export_onnx(load_encoder("bi" if folder.name == "bi" else "cross", folder, None, args.max_length), folder)
     return {(task, side): Job(task, side, str(temp / "bi"), str(temp / "cross"), str(temp / "scoring.parquet"),
                               str(temp / "training.parquet"), args.batch_size, args.max_length, args.threads,
-                              args.device)
-            for task in TASKS for side in ("ours", "theirs")}
+                              args.device, **peer)
+            for task in tasks for side in ("ours", "theirs")}
 
 
 def measure(job: Job) -> dict[str, Any]:
     """In the child: load (untimed), run the task once (timed), report time, output and peak RSS."""
     import torch
 
+    if job.task in ONNX_TASKS and job.side == "theirs":
+        return _peer_measure(job)
     torch.set_num_threads(job.threads)
     run = _RUNNERS[job.task, job.side](job)  # loads, returns the timed call
     started = time.perf_counter()
@@ -154,11 +200,13 @@ def _runtime(job: Job) -> Any:
     return Runtime.create(job.device, "fp32", 0)
 
 
-def _ours_bi_scoring(job: Job) -> Callable[[], Any]:
+def _ours_bi_scoring(job: Job, backend: str = "torch", int8: bool = False) -> Callable[[], Any]:
+    """On ONNX Runtime, from the graphs exported beside the weights (as `score` serves a run's export)."""
+    from models.encoders.backend import with_backend
     from models.encoders.bi_encoder import BiEncoder
 
     frame, bi = _pairs(job.scoring_pairs), BiEncoder.from_pretrained(job.model, max_length=job.max_length)
-    bi = bi.to(job.device)
+    bi = with_backend(bi.to(job.device), backend, int8, Path(job.model))
     return lambda: bi.similarity(frame["text_a"].tolist(), frame["text_b"].tolist(), job.batch_size)
 
 
@@ -176,11 +224,12 @@ def _theirs_bi_scoring(job: Job) -> Callable[[], Any]:
     return run
 
 
-def _ours_cross_labelling(job: Job) -> Callable[[], Any]:
+def _ours_cross_labelling(job: Job, backend: str = "torch", int8: bool = False) -> Callable[[], Any]:
+    from models.encoders.backend import with_backend
     from models.encoders.cross_encoder import CrossEncoder
 
     frame, cross = _pairs(job.training_pairs), CrossEncoder.from_pretrained(job.cross, max_length=job.max_length)
-    cross = cross.to(job.device)
+    cross = with_backend(cross.to(job.device), backend, int8, Path(job.cross))
     return lambda: cross.score(frame["text_a"].tolist(), frame["text_b"].tolist(), False, job.batch_size)
 
 
@@ -190,6 +239,28 @@ def _theirs_cross_labelling(job: Job) -> Callable[[], Any]:
     frame, cross = _pairs(job.training_pairs), CrossEncoder(job.cross, max_length=job.max_length, device=job.device)
     pairs = list(zip(frame["text_a"], frame["text_b"]))
     return lambda: cross.predict(pairs, batch_size=job.batch_size, show_progress_bar=False)
+
+
+def _peer_measure(job: Job) -> dict[str, Any]:
+    """One measurement by sentence-transformers' ONNX backend, in its own interpreter (a process of its own)."""
+    base, precision = ONNX_TASKS[job.task]
+    kind = "bi" if base == "bi_scoring" else "cross"
+    pairs = Path(job.scoring_pairs if kind == "bi" else job.training_pairs).with_suffix(".json")
+    spec = {"kind": kind, "precision": precision, "folder": str(Path(job.peer_folder) / kind),
+            "batch_size": job.batch_size, "max_length": job.max_length, "threads": job.threads,
+            **json.loads(pairs.read_text())}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as spec_file:
+        spec_file.write(json.dumps(spec))
+        spec_file.flush()
+        return json.loads(_peer(job.peer_python, "measure", spec_file.name).splitlines()[-1])
+
+
+def _peer(python: str, *command: str) -> str:
+    """benchmarks/peer_onnx.py in the peer's interpreter: its output, or its last error line as ours."""
+    done = subprocess.run([python, str(PEER_SCRIPT), *command], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"peer_onnx.py {command[0]} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return done.stdout.strip()
 
 
 def _config(job: Job) -> Any:
@@ -270,39 +341,65 @@ _RUNNERS: dict[tuple[str, str], Callable[[Job], Callable[[], Any]]] = {
     ("cross_labelling", "ours"): _ours_cross_labelling, ("cross_labelling", "theirs"): _theirs_cross_labelling,
     ("cross_training", "ours"): _ours_cross_training, ("cross_training", "theirs"): _theirs_cross_training,
     ("bi_training", "ours"): _ours_bi_training, ("bi_training", "theirs"): _theirs_bi_training,
-}
+} | {(task, "ours"): functools.partial({"bi_scoring": _ours_bi_scoring, "cross_labelling": _ours_cross_labelling}[base],
+                                       backend="onnx", int8=precision == "int8")
+     for task, (base, precision) in ONNX_TASKS.items()}
 
 
-def _figures(runs: dict[tuple[str, str], list[dict[str, Any]]], args: argparse.Namespace,
-             jobs: dict[tuple[str, str], Job]) -> dict[str, Any]:
-    """Medians, throughputs, ratios (ours over theirs, higher is better), agreement and peak memory."""
+def _figures(runs: dict[tuple[str, str], list[dict[str, Any]]], jobs: dict[tuple[str, str], Job],
+             tasks: Sequence[str]) -> dict[str, Any]:
+    """Medians, throughputs, ratios (ours over theirs, higher is better), agreement and peak memory. An ONNX task's
+    ratio is over their fastest backend of the same precision; an int8 task's also over their PyTorch fp32."""
     figures: dict[str, Any] = {"tasks": {}}
-    for task in TASKS:
-        seconds = {side: statistics.median(r["seconds"] for r in runs[task, side]) for side in ("ours", "theirs")}
+    median = {(task, side): statistics.median(r["seconds"] for r in runs[task, side])
+              for task in tasks for side in ("ours", "theirs")}
+    for task in tasks:
         job = jobs[task, "ours"]
-        n = len(_pairs(job.scoring_pairs if task == "bi_scoring" else job.training_pairs))
+        n = len(_pairs(job.scoring_pairs if task.startswith("bi_scoring") else job.training_pairs))
         n = n * 2 if task == "cross_training" else n  # each pair in both orders
         figures["tasks"][task] = {
             "unit": UNITS[task], "items": n,
-            **{f"{side}_seconds": round(s, 3) for side, s in seconds.items()},
-            **{f"{side}_per_s": round(n / s, 1) for side, s in seconds.items()},
-            **{f"{side}_peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs[task, side])) for side in seconds},
+            **{f"{side}_seconds": round(median[task, side], 3) for side in ("ours", "theirs")},
+            **{f"{side}_per_s": round(n / median[task, side], 1) for side in ("ours", "theirs")},
+            **{f"{side}_peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs[task, side]))
+               for side in ("ours", "theirs")},
         }
-        figures[f"{task}_ratio"] = round(seconds["theirs"] / seconds["ours"], 3)
-    figures.update(_agreement(runs))
+        figures[f"{task}_ratio"] = round(median[task, "theirs"] / median[task, "ours"], 3)
+    for task, (base, precision) in ONNX_TASKS.items():
+        if task not in tasks:
+            continue
+        if precision == "fp32":  # their fastest fp32: PyTorch or ONNX
+            figures[f"{task}_ratio"] = round(min(median[task, "theirs"], median[base, "theirs"])
+                                             / median[task, "ours"], 3)
+        else:
+            figures[f"{task}_torch_ratio"] = round(median[base, "theirs"] / median[task, "ours"], 3)
+    figures.update(_agreement(runs, tasks))
+    if any(task in ONNX_TASKS for task in tasks):
+        from benchmarks.figures import int8_figures
+
+        figures["int8_dev_loss_max"] = round(max(float(figure.value) for name, figure in int8_figures().items()
+                                                 if name.endswith("/dev loss")), 2)
     figures.update(_encode_peak(jobs["bi_scoring", "ours"], figures["tasks"]["bi_scoring"]["ours_seconds"]))
     return figures
 
 
-def _agreement(runs: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[str, Any]:
-    """Cosines within 1e-4; cross scores ranked alike (Spearman > 0.999)."""
-    ours, theirs = (np.asarray(runs["bi_scoring", side][0]["output"]) for side in ("ours", "theirs"))
+def _agreement(runs: dict[tuple[str, str], list[dict[str, Any]]], tasks: Sequence[str]) -> dict[str, Any]:
+    """Cosines within 1e-4; cross scores ranked alike (Spearman > 0.999); on ONNX fp32, both within 1e-4."""
+    def outputs(task: str) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.asarray(runs[task, side][0]["output"]) for side in ("ours", "theirs"))  # type: ignore
+
+    ours, theirs = outputs("bi_scoring")
     cosine_gap = float(np.max(np.abs(ours - theirs)))
-    ours, theirs = (np.asarray(runs["cross_labelling", side][0]["output"]) for side in ("ours", "theirs"))
+    ours, theirs = outputs("cross_labelling")
     rank = float(spearmanr(ours, theirs).statistic) if len(ours) > 1 else 1.0
-    if cosine_gap > 1e-4 or not rank > 0.999:
-        raise SystemExit(f"outputs disagree: cosine gap {cosine_gap:.2e} (limit 1e-4), cross Spearman {rank:.5f}")
-    return {"bi_cosine_max_gap": cosine_gap, "cross_score_spearman": rank}
+    found = {"bi_cosine_max_gap": cosine_gap, "cross_score_spearman": rank}
+    if "bi_scoring_onnx" in tasks:
+        found["bi_onnx_cosine_max_gap"] = float(np.max(np.abs(np.subtract(*outputs("bi_scoring_onnx")))))
+        found["cross_onnx_score_max_gap"] = float(np.max(np.abs(np.subtract(*outputs("cross_labelling_onnx")))))
+    gaps = {name: gap for name, gap in found.items() if name.endswith("max_gap") and gap > 1e-4}
+    if gaps or not rank > 0.999:
+        raise SystemExit(f"outputs disagree: {gaps or ''} (limit 1e-4), cross Spearman {rank:.5f}")
+    return found
 
 
 def _encode_peak(job: Job, seconds: float) -> dict[str, Any]:
@@ -338,6 +435,15 @@ def _write_report(figures: dict[str, Any], args: argparse.Namespace, argv: Seque
         f"| {task} | {f['items']} | {f['unit']} | {f['ours_per_s']} | {f['theirs_per_s']} | "
         f"**{figures[f'{task}_ratio']:.2f}x** | {f['ours_peak_rss_mb']} | {f['theirs_peak_rss_mb']} |"
         for task, f in figures["tasks"].items())
+    onnx = "" if "bi_onnx_cosine_max_gap" not in figures else f"""
+ONNX rows: ours runs `--backend onnx` (the graph exported by torch's exporter; `_int8`: `--int8`, quantised as
+models/encoders/backend.py's INT8_RECIPE); theirs is sentence-transformers 5.7's ONNX backend on its own export
+(`_int8`: its AVX2 dynamic int8), and the ratio is over their fastest backend of the same precision (for fp32, their
+PyTorch or their ONNX). int8 over their PyTorch fp32: bi scoring **{figures['bi_scoring_int8_torch_ratio']:.2f}x**,
+cross labelling **{figures['cross_labelling_int8_torch_ratio']:.2f}x**; the most dev Spearman our int8 loses on any
+model of benchmarks/INT8.md: {figures['int8_dev_loss_max']:.2f} points. ONNX fp32 agreement with theirs: largest
+cosine gap {figures['bi_onnx_cosine_max_gap']:.1e}, largest cross score gap {figures['cross_onnx_score_max_gap']:.1e}.
+"""
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(f"""# Speed: ours against sentence-transformers
 
@@ -353,7 +459,7 @@ Agreement: largest cosine gap {figures['bi_cosine_max_gap']:.1e}; cross scores' 
 {figures['cross_score_spearman']:.5f}. Encoding (our bi scoring, real tokens of distinct sentences):
 {figures['encode_gflops']} GFLOP/s against a measured 1024x1024 fp32 matmul of {figures['matmul_peak_gflops']}
 GFLOP/s, {100 * figures['encode_peak_fraction']:.0f}% of it.
-""")
+{onnx}""")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def preflight(config: PipelineConfig, out: Path, debug: bool = False) -> None:
         check_label_int8(config)
         check_hub_models(config)
         check_hub_data(config)
-        if config.backend == "onnx" and not onnx_available():
+        if (config.backend == "onnx" or config.label_int8) and not onnx_available():
             raise DataError(ONNX_MISSING)
         for note in input_notes(config):
             print(f"note: {note}", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""Which runtime computes a loaded encoder, and at what precision: PyTorch (fp32; int8 by torch's dynamic
-quantisation) or ONNX Runtime on the model's exported graph (fp32, or the graph quantised to int8).
+"""Which runtime computes a loaded encoder, and at what precision: PyTorch (fp32) or ONNX Runtime on the model's
+exported graph (fp32, or the graph quantised to int8: the one int8 path, for labelling and serving).
 
 Serving (`score`, `evaluate`) reads the graphs a run exported beside the weights; pool labelling, whose models
 live only in the store, exports them on the fly. Either way the encoders' own tokenising, token-sorted batching,
@@ -8,12 +8,10 @@ pooling and caching are kept: only the transformer's forward pass moves.
 from __future__ import annotations
 
 import tempfile
-import warnings
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
-from torch import nn
 
 from models.config import PipelineConfig
 from models.encoders.bi_encoder import BiEncoder
@@ -23,6 +21,16 @@ from models.encoders.onnx_graph import BACKENDS, ONNX_MISSING, OnnxGraph, export
 from models.encoders.sources import resolve_model_source
 
 Encoder = TypeVar("Encoder", BiEncoder, CrossEncoder)
+# Dynamic int8 quantisations of a graph, measured on STS-B dev by `python -m benchmarks.int8_labels` (INT8.md)
+INT8_RECIPES: dict[str, dict[str, Any]] = {
+    "per-tensor": {"per_channel": False, "reduce_range": False, "fp32_after": frozenset()},
+    "per-channel": {"per_channel": True, "reduce_range": False, "fp32_after": frozenset()},
+    "per-channel, 7-bit": {"per_channel": True, "reduce_range": True, "fp32_after": frozenset()},
+    "per-channel, FFN output fp32": {"per_channel": True, "reduce_range": False, "fp32_after": frozenset({"Gelu"})},
+    "per-channel, 7-bit, FFN output fp32": {"per_channel": True, "reduce_range": True,
+                                            "fp32_after": frozenset({"Gelu"})},
+}
+INT8_RECIPE = "per-channel"
 
 
 def export_onnx(model: BiEncoder | CrossEncoder, folder: Path) -> list[Path]:
@@ -43,26 +51,42 @@ def onnx_exported(config: PipelineConfig, model: BiEncoder | CrossEncoder) -> bo
     return config.onnx_export and onnx_available() and not (isinstance(model, BiEncoder) and model.ngram is not None)
 
 
-def quantise_graph(fp32: Path, int8: Path) -> Path:
-    """The graph with its matrix products in int8: weights per output channel, activations per batch (dynamic)."""
+def quantise_graph(fp32: Path, int8: Path, recipe: str | None = None) -> Path:
+    """The graph with its weight matrix products in int8 (activations quantised per batch), by `recipe`."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
+    options = INT8_RECIPES[recipe or INT8_RECIPE]
+    keep = _fed_by(fp32, options["fp32_after"]) if options["fp32_after"] else []
+    quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=options["per_channel"],
+                     reduce_range=options["reduce_range"], nodes_to_exclude=keep, op_types_to_quantize=["MatMul"])
     return int8
 
 
+def _fed_by(graph: Path, producers: frozenset[str]) -> list[str]:
+    """The weight products (MatMul by a stored matrix) whose input comes from one of these op types: e.g. the
+    feed-forward output layer, fed by GELU, whose inputs have the outliers int8 clips."""
+    import onnx
+
+    model = onnx.load(str(graph), load_external_data=False)
+    made_by = {output: node.op_type for node in model.graph.node for output in node.output}
+    weights = {stored.name for stored in model.graph.initializer}
+    return [node.name for node in model.graph.node if node.op_type == "MatMul" and node.input[1] in weights
+            and made_by.get(node.input[0]) in producers]
+
+
 def with_backend(model: Encoder, backend: str, int8: bool, folder: Path | None = None) -> Encoder:
-    """`model` as `backend` computes it. ONNX: the graph in `folder` when it has one, else exported now (a model
-    from the store, or a folder exported without ONNX). A model computed otherwise than in full-precision torch
-    caches no vectors: its vectors are not the model's own."""
+    """`model` as `backend` computes it; `int8` is always the graph quantised by INT8_RECIPE on ONNX Runtime (the
+    int8 that kept STS-B dev within 0.3 points for every model measured; PyTorch's dynamic int8 lost up to 2.9).
+    The graph is the one in `folder` when it has one, else exported now (a model from the store, or a folder
+    exported without ONNX). A model not computed by full-precision torch caches no vectors: they are not its own."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "torch":
-        return _torch_int8(model) if int8 else model
+    if backend == "torch" and not int8:
+        return model
     if not onnx_available():
         raise ValueError(ONNX_MISSING)
     if model.device.type != "cpu":
-        raise ValueError(f"--backend onnx runs on the CPU; the model is on {model.device}: add --device cpu")
+        raise ValueError(f"ONNX Runtime and int8 run on the CPU; the model is on {model.device}: add --device cpu")
     stored = graph_file(folder, int8) if folder is not None else None
     if stored is not None and stored.is_file():
         model.graph = OnnxGraph(stored)
@@ -72,18 +96,6 @@ def with_backend(model: Encoder, backend: str, int8: bool, folder: Path | None =
     if isinstance(model, BiEncoder):
         model.embedding_cache = None
     return model
-
-
-def _torch_int8(model: Encoder) -> Encoder:
-    """A copy whose linear layers compute in int8 (weights int8, activations quantised per batch)."""
-    if model.device.type != "cpu":
-        raise ValueError(f"int8 runs on the CPU; the model is on {model.device}: add --device cpu")
-    with warnings.catch_warnings():  # torch marks eager quantisation deprecated in favour of torchao (not installed)
-        warnings.simplefilter("ignore")
-        quantised = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
-    if isinstance(quantised, BiEncoder):
-        quantised.embedding_cache = None
-    return quantised
 
 
 def load_for_serving(kind: str, source: str | Path, pooling: str | None, max_length: int, device: torch.device,

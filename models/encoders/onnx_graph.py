@@ -23,7 +23,8 @@ ONNX_FOLDER = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_qint8_avx2.onnx"  # sentence-transformers' name for dynamic int8 on AVX2 CPUs
 BACKENDS = CHOICES["backend"]
-ONNX_MISSING = "--backend onnx needs ONNX Runtime and onnxscript: pip install -c requirements.lock -e '.[onnx]'"
+ONNX_MISSING = ("--backend onnx and int8 need ONNX Runtime and onnxscript (the onnx extra): "
+                "pip install -c requirements.lock -e '.[onnx]'")
 _EXAMPLE = ("a short first text", "and a second one, somewhat longer than the first")  # shapes differ in each axis
 
 
