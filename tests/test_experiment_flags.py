@@ -24,6 +24,8 @@ NOT_AT_DEFAULT_BEFORE: dict[str, str] = {
     "micro_batch": "before it was a setting (1bc3124) training took whole batches, then parts of 32 (f978d57); "
                    "no flag repeats either, and with MSE the parts' gradients add up to the batch's, so only "
                    "dropout's random path differs (benchmarks/MEMORY.md)",
+    "onnx_export": "the presets turned it on when it was added (issue 35); it adds ONNX files to the exports and "
+                   "changes no stage and no score",
 }
 
 
