@@ -29,6 +29,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "dev_retrieval": "the folder's files (or the pair file) are keyed by their content (data and scoring stages)",
     "shard_pairs": "a sharded labelling is merged into the same labels as the unsharded one",
     "embedding_cache": "cached embeddings are the ones the model computes",
+    "onnx_export": "adds ONNX graphs to the exports, written after the stages; no stage reads it",
     "eval_batch_size": "inference batches are padded per batch and masked: the same scores",
     "run_name": "names the run folder, not what a stage computes",
 }
