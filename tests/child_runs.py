@@ -75,7 +75,8 @@ def stop_test_command(module: str, model: Path, pool: Path, out: Path) -> list[s
     """A one-cycle run on a user's pool (STOP_POOL_PAIRS) whose training and labelling stages each last seconds with
     a tiny model: 200 training steps, and labelling one pair per step; no warm-up, so it gets there quickly."""
     return [sys.executable, "-m", module, "--out", str(out), "--model", str(model), "--labellers", "",
-            "--pool", "custom", "--pool-path", str(pool), "--text-a", "question", "--text-b", "answer",
+            "--no-onnx-export", "--pool", "custom", "--pool-path", str(pool), "--text-a", "question",
+            "--text-b", "answer",
             "--eval", "none", "--warmup", "none", "--bi-batch-size", "16",
             "--cross-batch-size", "16", "--eval-batch-size", "1", "--max-steps", "200",
             "--cycles", "1", "--device", "cpu"]

@@ -42,7 +42,8 @@ def test_deployment_run_completes_through_a_worker(prefect_server: str, tiny_mod
     worker = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", "local"],
                               cwd=REPO_ROOT, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        settings = {"model": str(tiny_model_dir), "labellers": "", "max_pairs": 32, "max_steps": 2, "bi_batch_size": 16,
+        settings = {"model": str(tiny_model_dir), "labellers": "", "onnx_export": False,
+                    "max_pairs": 32, "max_steps": 2, "bi_batch_size": 16,
                     "cross_batch_size": 16, "device": "cpu"}
         params = json.dumps({"preset": "cpu", "settings": settings, "out": str(tmp_path)})
         run = prefect("deployment", "run", "full-cycle/cpu", "--params", params, "--watch", timeout=600)

@@ -26,7 +26,8 @@ from tests.conftest import REPO_ROOT
 
 
 def _quick_run(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--model", str(model), "--labellers", "", "--pool", "stsb", "--data-dir", str(data), "--max-pairs", "48",
+    return ["--model", str(model), "--labellers", "", "--no-onnx-export",
+            "--pool", "stsb", "--data-dir", str(data), "--max-pairs", "48",
             "--bi-batch-size", "16", "--cross-batch-size", "16", "--warmup", "mirror", "--warmup-batch-size", "16",
             "--max-steps", "3", "--cycles", "1", "--eval", "none", "--device", "cpu", "--out", str(out), *extra]
 

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
 def settings(model: Path, data: Path, **changes: Any) -> dict[str, Any]:
-    base = dict(model=str(model), labellers="", data_dir=str(data), pool="stsb", max_pairs=48, warmup="mirror",
+    base = dict(model=str(model), labellers="", onnx_export=False,
+                data_dir=str(data), pool="stsb", max_pairs=48, warmup="mirror",
                 cycles=2, max_steps=3, warmup_batch_size=16, bi_batch_size=16, cross_batch_size=16, eval_batch_size=256,
                 device="cpu")
     return base | changes
@@ -163,7 +164,8 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tiny_model_dir: Path, mini
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
         "PYTHONUNBUFFERED": "1", "PREFECT_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path), "--model", str(tiny_model_dir),
-               "--labellers", "", "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
+               "--labellers", "", "--no-onnx-export",
+               "--data-dir", str(mini_sts_dir), "--pool", "stsb", "--max-pairs", "48",
                "--cross-epochs", "500", "--cross-batch-size", "16", "--bi-batch-size", "16", "--device", "cpu"]
     run = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert run.stdout is not None
@@ -191,7 +193,8 @@ def test_own_pairs_offline_with_no_sts_folder_run_from_the_command_line(
         rows.write(f'"where is my order",\n"{first.answer}","{first.question}"\n')
     env = {k: v for k, v in os.environ.items() if k != "STS_DATA_DIR"} | {"HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "flows.full_cycle", "--out", str(tmp_path / "runs"),
-                           "--model", str(tiny_model_dir), "--labellers", "", "--pool", "custom", "--pool-path",
+                           "--model", str(tiny_model_dir), "--labellers", "", "--no-onnx-export",
+                           "--pool", "custom", "--pool-path",
                            str(pool), "--text-a", "question", "--text-b", "answer", "--dev-pairs", str(dev),
                            "--label-column", "score", "--max-steps", "2", "--bi-batch-size", "16",
                            "--bi-max-length", "32", "--cross-max-length", "48",  # the pool's longest exceed them

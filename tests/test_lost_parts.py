@@ -102,7 +102,8 @@ def test_a_ray_node_lost_for_good_mid_stage_the_run_goes_on_and_its_finished_sta
     second = cluster.add_node(num_cpus=1)
     killer = NodeKiller(cluster, second)
     members = f"{tiny_models['bert32']},{tiny_models['bert48']}"
-    command = ["--models", members, "--labellers", "", "--pool", "stsb", "--data-dir", str(mini_sts_dir),
+    command = ["--models", members, "--labellers", "", "--no-onnx-export",
+               "--pool", "stsb", "--data-dir", str(mini_sts_dir),
                "--max-pairs", "48", "--bi-batch-size", "16", "--cross-batch-size", "16", "--warmup", "none",
                "--max-steps", "30", "--cycles", "1", "--device", "cpu", "--eval", "none", "--out", str(tmp_path),
                "--engine", "ray", "--ray-address", cluster.address]

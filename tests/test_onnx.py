@@ -75,7 +75,8 @@ def test_labelling_on_onnx_exports_the_models_in_memory(tiny_model_dir: Path) ->
     np.testing.assert_allclose(label_with_bi(bi, FIRST, SECOND, onnx, runtime), expected_bi, atol=1e-5)
     np.testing.assert_allclose(label_with_cross(cross, FIRST, SECOND, onnx, runtime), expected_cross, atol=1e-5)
     int8 = PipelineConfig(model=str(tiny_model_dir), device="cpu", label_int8=True)  # int8 is ONNX's on any backend
-    assert for_labelling(BiEncoder.from_pretrained(tiny_model_dir, "mean", 32), int8).graph is not None
+    labeller = for_labelling(bi, int8)
+    assert labeller.graph is not None and bi.graph is None, "a copy computes in int8; the model stays torch's"
 
 
 def test_score_command_on_onnx_equals_torch(exported: dict[str, Path], tmp_path: Path) -> None:

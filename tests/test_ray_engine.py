@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.server]
 
 
 def _run(engine: str, models: str, data: Path, out: Path, *more: str) -> dict:
-    main(["--models", models, "--labellers", "", "--pool", "stsb", "--data-dir", str(data), "--max-pairs", "48",
+    main(["--models", models, "--labellers", "", "--no-onnx-export",
+          "--pool", "stsb", "--data-dir", str(data), "--max-pairs", "48",
           "--bi-batch-size", "16", "--cross-batch-size", "16", "--warmup", "none", "--max-steps", "3", "--cycles", "1",
           "--device", "cpu", "--out", str(out), "--engine", engine, *more])
     return json.loads(next(out.glob("*/manifest.json")).read_text())

@@ -17,7 +17,8 @@ def test_results_are_generated_from_a_real_run_manifest(prefect_server: str, tin
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STS_DATA_DIR", str(mini_sts_dir))
     tiny = experiments.Experiment("tiny", "two quick cycles", (
-        "--preset", "cpu", "--model", str(tiny_model_dir), "--labellers", "", "--max-pairs", "32", "--max-steps", "2",
+        "--preset", "cpu", "--model", str(tiny_model_dir), "--labellers", "", "--no-onnx-export",
+        "--max-pairs", "32", "--max-steps", "2",
         "--cycles", "2", "--bi-batch-size", "16", "--cross-batch-size", "16", "--device", "cpu"))
     runs = tmp_path / "runs"
     monkeypatch.setattr(experiments, "EXPERIMENTS", (tiny,))

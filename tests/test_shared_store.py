@@ -23,7 +23,8 @@ STAGE_LINE = re.compile(r"\s(ran|cached)\s+(\d+\.\d) s  (\S+)$")  # the executor
 
 
 def plain_command(model: Path, data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "flows.plain", "--model", str(model), "--labellers", "", "--pool", "stsb",
+    return [sys.executable, "-m", "flows.plain", "--model", str(model), "--labellers", "", "--no-onnx-export",
+            "--pool", "stsb",
             "--data-dir", str(data), "--max-pairs", "48", "--bi-batch-size", "16", "--cross-batch-size", "16",
             "--warmup", "mirror", "--warmup-batch-size", "16", "--cycles", "1", "--eval", "none", "--device", "cpu",
             "--out", str(out), *extra]

@@ -7,6 +7,7 @@ pooling and caching are kept: only the transformer's forward pass moves.
 """
 from __future__ import annotations
 
+import copy
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,10 +76,10 @@ def _fed_by(graph: Path, producers: frozenset[str]) -> list[str]:
 
 
 def with_backend(model: Encoder, backend: str, int8: bool, folder: Path | None = None) -> Encoder:
-    """`model` as `backend` computes it; `int8` is always the graph quantised by INT8_RECIPE on ONNX Runtime (the
-    int8 that kept STS-B dev within 0.3 points for every model measured; PyTorch's dynamic int8 lost up to 2.9).
-    The graph is the one in `folder` when it has one, else exported now (a model from the store, or a folder
-    exported without ONNX). A model not computed by full-precision torch caches no vectors: they are not its own."""
+    """`model` as `backend` computes it: itself for torch fp32, else a copy sharing its weights. `int8` is always the
+    graph quantised by INT8_RECIPE on ONNX Runtime (it kept STS-B dev within 0.3 points for every model measured;
+    PyTorch's dynamic int8 lost up to 2.9). The graph is the one in `folder` when it has one, else exported now (a
+    model from the store, or a folder exported without ONNX). The copy caches no vectors: they are not the model's."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "torch" and not int8:
@@ -87,15 +88,16 @@ def with_backend(model: Encoder, backend: str, int8: bool, folder: Path | None =
         raise ValueError(ONNX_MISSING)
     if model.device.type != "cpu":
         raise ValueError(f"ONNX Runtime and int8 run on the CPU; the model is on {model.device}: add --device cpu")
+    served = copy.copy(model)  # the same weights; the model given stays a torch model (training uses it after)
     stored = graph_file(folder, int8) if folder is not None else None
     if stored is not None and stored.is_file():
-        model.graph = OnnxGraph(stored)
+        served.graph = OnnxGraph(stored)
     else:
         with tempfile.TemporaryDirectory(prefix="te-onnx-") as temp:
-            model.graph = OnnxGraph(export_onnx(model, Path(temp))[int8])  # the session holds the graph in memory
-    if isinstance(model, BiEncoder):
-        model.embedding_cache = None
-    return model
+            served.graph = OnnxGraph(export_onnx(model, Path(temp))[int8])  # the session holds the graph in memory
+    if isinstance(served, BiEncoder):
+        served.embedding_cache = None
+    return served
 
 
 def load_for_serving(kind: str, source: str | Path, pooling: str | None, max_length: int, device: torch.device,
