@@ -40,8 +40,11 @@ def start_cli(params: dict[str, Any], out: Path) -> tuple[list[str], dict[str, s
     """`python -m flows.full_cycle` with these settings as flags, started with its output piped."""
     command = [sys.executable, "-m", "flows.full_cycle", "--out", str(out)]
     for name, value in params.items():
-        if value is not None:
-            command += [f"--{name.replace('_', '-')}", str(value)]
+        flag = name.replace("_", "-")
+        if isinstance(value, bool):  # a switch: --name or --no-name
+            command.append(f"--{flag}" if value else f"--no-{flag}")
+        elif value is not None:
+            command += [f"--{flag}", str(value)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return command, env, subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True)
