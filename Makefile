@@ -10,10 +10,9 @@ setup:
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test,ray,onnx]'
 	$(BIN)/python -m models.encoders.installed --preset cpu   # the models the default preset needs
-	$(MAKE) peer
 
 # sentence-transformers' ONNX backend in an environment of its own (it needs an older transformers): the peer side
-# of benchmarks/speed.py's ONNX rows
+# of benchmarks/speed.py's ONNX rows, and tests/test_onnx.py's check that it loads our exports
 peer:
 	$(PYTHON) -m venv .venv-peer
 	.venv-peer/bin/pip install --quiet -r benchmarks/peer-requirements.txt

@@ -2,6 +2,9 @@
 folder layout is sentence-transformers', and score / evaluate / pool labelling take --backend onnx and --int8."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +109,24 @@ def test_model_card_says_how_to_load_the_onnx_files_only_when_there_are_some(exp
     with_graphs = write_model_card(exported["cross"], "cross", config, 1, {}, "run-x").read_text()
     assert 'CrossEncoder(PATH, backend="onnx")' in with_graphs and "onnx/model_qint8_avx2.onnx" in with_graphs
     assert "backend=" not in write_model_card(tmp_path, "cross", config, 1, {}, "run-x").read_text()
+
+
+PEER_PYTHON = Path(__file__).resolve().parents[1] / ".venv-peer" / "bin" / "python"
+
+
+@pytest.mark.skipif(not PEER_PYTHON.is_file(), reason="sentence-transformers' ONNX backend is in .venv-peer: make peer")
+def test_sentence_transformers_onnx_backend_loads_our_export_and_gives_its_vectors(tmp_path: Path) -> None:
+    """Our MiniLM export in the layout sentence-transformers reads: its ONNX backend (in the peer's environment:
+    it needs transformers 4) gives the PyTorch export's vectors within 1e-4."""
+    folder = BiEncoder.from_pretrained("minilm-l6", max_length=64).save(tmp_path / "bi")
+    export_onnx(BiEncoder.from_pretrained(folder, max_length=64), folder)
+    expected = BiEncoder.from_pretrained(folder, max_length=64).encode(FIRST)
+    script = ("import json, sys; from sentence_transformers import SentenceTransformer; "
+              "model = SentenceTransformer(sys.argv[1], backend='onnx', device='cpu', "
+              "model_kwargs={'file_name': 'onnx/model.onnx'}); "
+              "print(json.dumps(model.encode(json.loads(sys.argv[2])).tolist()))")
+    done = subprocess.run([str(PEER_PYTHON), "-c", script, str(folder), json.dumps(FIRST)], capture_output=True,
+                          text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(found, expected, atol=1e-4)

@@ -6,31 +6,25 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.speed import ONNX_TASKS, TORCH_TASKS, main
+from benchmarks.speed import TORCH_TASKS, main
 
 pytestmark = pytest.mark.slow
 
 
-def test_speed_benchmark_measures_every_task_and_checks_agreement(sts_dir: Path, tmp_path: Path) -> None:
-    """On MiniLM: the peer's environment (transformers 4) cannot read the tiny model's transformers-5 tokenizer."""
-    figures = main(["--model", "minilm-l6", "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
+def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir: Path, sts_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """The PyTorch rows on the tiny model; the ONNX rows need the peer's environment and a model its transformers 4
+    reads (tests/test_onnx.py loads our exports there; benchmarks/SPEED.md has the rows measured)."""
+    figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
                     "24", "--rounds", "1", "--in-process", "--json", str(tmp_path / "speed.json"),
-                    "--out", str(tmp_path / "SPEED.md")])
+                    "--out", str(tmp_path / "SPEED.md"), "--peer-python", str(tmp_path / "no-peer")])
     assert json.loads((tmp_path / "speed.json").read_text()) == figures
+    assert set(figures["tasks"]) == set(TORCH_TASKS), "without the peer's interpreter the ONNX rows are left out"
     for task in TORCH_TASKS:  # the ratio is ours over theirs in throughput: the sides are not swapped
         measured = figures["tasks"][task]
         assert figures[f"{task}_ratio"] == pytest.approx(measured["theirs_seconds"] / measured["ours_seconds"],
                                                          rel=0.02)
     assert figures["bi_cosine_max_gap"] <= 1e-4 and figures["cross_score_spearman"] > 0.999
-    # ONNX rows (make setup builds the peer's environment): over their fastest backend of the same precision
-    assert set(ONNX_TASKS) <= set(figures["tasks"])
-    for task, (base, precision) in ONNX_TASKS.items():
-        theirs = [figures["tasks"][task]["theirs_seconds"]] + [figures["tasks"][base]["theirs_seconds"]] * (
-            precision == "fp32")
-        assert figures[f"{task}_ratio"] == pytest.approx(min(theirs) / figures["tasks"][task]["ours_seconds"],
-                                                         rel=0.02)
-    assert figures["bi_onnx_cosine_max_gap"] <= 1e-4 and figures["cross_onnx_score_max_gap"] <= 1e-4
-    assert figures["bi_scoring_int8_torch_ratio"] > 0 and figures["int8_dev_loss_max"] >= 0
     assert figures["encode_peak_fraction"] == pytest.approx(  # within the rounding of the GFLOP/s (one decimal)
         figures["encode_gflops"] / figures["matmul_peak_gflops"], rel=0.02, abs=0.05 / figures["matmul_peak_gflops"])
     assert "| bi_scoring | 24 |" in (tmp_path / "SPEED.md").read_text()
