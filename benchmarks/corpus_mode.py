@@ -22,6 +22,7 @@ import pandas as pd
 from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
 from models.data import load_test_sets
+from models.mining import text_key
 from pipeline.summary import rank_table
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ def teacher_labels(manifest: dict[str, Any]) -> np.ndarray:
 
 def pair_key(a: str, b: str) -> tuple[str, str]:
     """One key per unordered pair, up to case and spacing (as mining compares texts)."""
-    return tuple(sorted((" ".join(a.lower().split()), " ".join(b.lower().split()))))  # type: ignore[return-value]
+    return tuple(sorted((text_key(a), text_key(b))))  # type: ignore[return-value]
 
 
 def test_pairs_in(manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> int:

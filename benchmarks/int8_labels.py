@@ -28,10 +28,10 @@ from benchmarks.provenance import provenance
 from models.config import PipelineConfig
 from models.data import DataError
 from models.data.sts import load_stsb_dev
-from models.encoders.backend import INT8_RECIPE, INT8_RECIPES, quantise_graph
+from models.encoders.backend import INT8_RECIPE, INT8_RECIPES, export_fp32, quantise_graph
 from models.encoders.bi_encoder import BiEncoder
 from models.encoders.cross_encoder import CrossEncoder
-from models.encoders.onnx_graph import OnnxGraph, export_graph
+from models.encoders.onnx_graph import OnnxGraph
 
 REPO = Path(__file__).resolve().parent.parent
 TORCH_FP32, TORCH_INT8, ONNX_FP32 = "torch fp32", "torch int8", "onnx fp32"
@@ -59,8 +59,7 @@ def _labellers(args: argparse.Namespace) -> dict[str, Callable[[], Encoder]]:
 def _methods(load: Callable[[], Encoder], folder: Path) -> dict[str, Encoder]:
     """Every way of computing the labeller, each on its own copy: the ONNX ones share one exported fp32 graph."""
     model = load()
-    core, output = (model.transformer, "last_hidden_state") if isinstance(model, BiEncoder) else (model.model, "logits")
-    fp32 = export_graph(core, model.tokenizer, output, folder / "model.onnx", pair=isinstance(model, CrossEncoder))
+    fp32 = export_fp32(model, folder / "model.onnx")
     graphs = {ONNX_FP32: fp32} | {f"onnx int8 {recipe}": quantise_graph(fp32, folder / f"int8-{i}.onnx", recipe)
                                   for i, recipe in enumerate(INT8_RECIPES)}
     methods: dict[str, Encoder] = {TORCH_FP32: model, TORCH_INT8: _torch_int8(load())}

@@ -128,7 +128,6 @@ def _jobs(args: argparse.Namespace, temp: Path, tasks: Sequence[str]) -> dict[tu
     from models.data import load_pool, load_test_sets
     from models.encoders.bi_encoder import BiEncoder
     from models.encoders.cross_encoder import CrossEncoder
-    from models.encoders.loading import load_encoder
 
     rng = np.random.default_rng(0)
     sets = load_test_sets(Path(args.data_dir))
@@ -148,17 +147,19 @@ def _jobs(args: argparse.Namespace, temp: Path, tasks: Sequence[str]) -> dict[tu
 
     # Both sides load the same folders: a sentence-transformers layout (so the pooling is the same) and a
     # cross-encoder with a seeded head.
-    BiEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "bi")
+    models = {"bi": BiEncoder.from_pretrained(args.model, max_length=args.max_length)}
+    models["bi"].save(temp / "bi")
     torch.manual_seed(0)
-    CrossEncoder.from_pretrained(args.model, max_length=args.max_length).save(temp / "cross")
+    models["cross"] = CrossEncoder.from_pretrained(args.model, max_length=args.max_length)
+    models["cross"].save(temp / "cross")
     peer = {}
     if any(task in ONNX_TASKS for task in tasks):
         _peer(str(args.peer_python), "prepare", str(temp / "bi"), str(temp / "cross"), str(temp / "peer"))
         peer = {"peer_python": str(args.peer_python), "peer_folder": str(temp / "peer")}
         from models.encoders.backend import export_onnx
 
-        for folder in (temp / "bi", temp / "cross"):  # ours: graphs beside the weights, as a run exports them
-            export_onnx(load_encoder("bi" if folder.name == "bi" else "cross", folder, None, args.max_length), folder)
+        for kind, model in models.items():  # ours: graphs beside the weights, as a run exports them
+            export_onnx(model, temp / kind)
     return {(task, side): Job(task, side, str(temp / "bi"), str(temp / "cross"), str(temp / "scoring.parquet"),
                               str(temp / "training.parquet"), args.batch_size, args.max_length, args.threads,
                               args.device, **peer)

@@ -149,7 +149,7 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     up to case and whitespace: a pair of them teaches nothing, and one text pair is kept once (a-b and b-a alike)."""
     if len(neighbour_ids) != len(texts) or len(embeddings) != len(texts):
         raise ValueError(f"{len(texts)} texts, {len(neighbour_ids)} neighbour rows, {len(embeddings)} embeddings")
-    keys, distinct = pd.factorize(np.array([" ".join(str(t).lower().split()) for t in texts], dtype=object))
+    keys, distinct = pd.factorize(np.array([text_key(t) for t in texts], dtype=object))
     keys = keys.astype(np.int64)
     ids = neighbour_ids[:, :settings.neighbours]
     a = np.repeat(np.arange(len(texts), dtype=np.int64), ids.shape[1])
@@ -219,6 +219,11 @@ def _even_over_bands(cosine: np.ndarray, count: int, rng: np.random.Generator) -
     takes[rng.choice(room, short, replace=False)] += 1
     return np.concatenate([rng.choice(np.flatnonzero(band_of == band), take, replace=False)
                            for band, take in enumerate(takes) if take])
+
+
+def text_key(text: str) -> str:
+    """A text up to case and whitespace: two texts with one key are near-duplicates, never a mined pair."""
+    return " ".join(str(text).lower().split())
 
 
 def _pair_codes(key_a: np.ndarray, key_b: np.ndarray, distinct: int) -> np.ndarray:

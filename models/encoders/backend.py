@@ -35,15 +35,19 @@ INT8_RECIPE = "per-channel"
 
 
 def export_onnx(model: BiEncoder | CrossEncoder, folder: Path) -> list[Path]:
-    """Write `folder/onnx/model.onnx` and its int8 version, in sentence-transformers' ONNX layout: a bi-encoder's
-    graph gives token features (its pooling stays in the folder's modules), a cross-encoder's its logit."""
+    """Write `folder/onnx/model.onnx` and its int8 version, in sentence-transformers' ONNX layout."""
+    fp32 = export_fp32(model, graph_file(folder, False))
+    return [fp32, quantise_graph(fp32, graph_file(folder, True))]
+
+
+def export_fp32(model: BiEncoder | CrossEncoder, target: Path) -> Path:
+    """The model's fp32 graph: a bi-encoder's gives token features (its pooling stays in the folder's modules), a
+    cross-encoder's its logit."""
     if isinstance(model, BiEncoder):
         if model.ngram is not None:
             raise ValueError("an IS-BERT bi-encoder's n-gram CNN is its own module: it has no ONNX export")
-        fp32 = export_graph(model.transformer, model.tokenizer, "last_hidden_state", graph_file(folder, False))
-    else:
-        fp32 = export_graph(model.model, model.tokenizer, "logits", graph_file(folder, False), pair=True)
-    return [fp32, quantise_graph(fp32, graph_file(folder, True))]
+        return export_graph(model.transformer, model.tokenizer, "last_hidden_state", target)
+    return export_graph(model.model, model.tokenizer, "logits", target, pair=True)
 
 
 def onnx_exported(config: PipelineConfig, model: BiEncoder | CrossEncoder) -> bool:
@@ -93,8 +97,9 @@ def with_backend(model: Encoder, backend: str, int8: bool, folder: Path | None =
     if stored is not None and stored.is_file():
         served.graph = OnnxGraph(stored)
     else:
-        with tempfile.TemporaryDirectory(prefix="te-onnx-") as temp:
-            served.graph = OnnxGraph(export_onnx(model, Path(temp))[int8])  # the session holds the graph in memory
+        with tempfile.TemporaryDirectory(prefix="te-onnx-") as temp:  # the session holds the graph in memory
+            graph = export_fp32(model, graph_file(Path(temp), False))
+            served.graph = OnnxGraph(quantise_graph(graph, graph_file(Path(temp), True)) if int8 else graph)
     if isinstance(served, BiEncoder):
         served.embedding_cache = None
     return served

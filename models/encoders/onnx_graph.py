@@ -69,13 +69,12 @@ class OnnxGraph:
     """An ONNX Runtime session that takes our padded torch batches and gives a torch tensor back, so the encoders'
     loops run unchanged. Threads: ONNX Runtime's own pool, sized like torch's (`torch.get_num_threads()`)."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = torch.get_num_threads()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.path = path
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [node.name for node in self.session.get_inputs()]
 
