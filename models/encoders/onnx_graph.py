@@ -67,7 +67,9 @@ def export_graph(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out
 
 class OnnxGraph:
     """An ONNX Runtime session that takes our padded torch batches and gives a torch tensor back, so the encoders'
-    loops run unchanged. Threads: ONNX Runtime's own pool, sized like torch's (`torch.get_num_threads()`)."""
+    loops run unchanged. Threads: ONNX Runtime's own pool, sized like torch's (`torch.get_num_threads()`), that
+    sleeps between runs instead of spinning: a spinning pool holds the cores while we tokenise and pool the next
+    batch (on 2 cores that made our ONNX scoring a third slower than our PyTorch scoring; benchmarks/SPEED.md)."""
 
     def __init__(self, path: Path) -> None:
         import onnxruntime
@@ -75,6 +77,7 @@ class OnnxGraph:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [node.name for node in self.session.get_inputs()]
 
