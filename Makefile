@@ -23,8 +23,11 @@ models:
 
 TEST_ENV := STS_DATA_DIR=$(STS_DATA_DIR) HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 
+# two workers (pytest-xdist): the tests that start Prefect servers or Ray clusters, or assert a wall-clock bound, run
+# one at a time in one group (tests/conftest.py), the rest beside them
+TEST_WORKERS ?= 2
 test:
-	$(TEST_ENV) $(BIN)/python -m pytest --durations=10
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
 # everything that needs no Prefect server and no Ray cluster, and is not a slow model run: under 3 minutes on 2 cores
 test-fast:

@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -22,12 +23,31 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+# `make test` runs two pytest-xdist workers (--dist loadgroup). The tests that start Prefect servers or Ray clusters,
+# or assert a wall-clock bound, run in this one group, one at a time; the rest share the two workers.
+ONE_AT_A_TIME = ("server", "ray", "one_at_a_time")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A worker computes on its share of the cores (two workers on two cores would each run two torch threads) and
+    keeps its Prefect database in a home of its own (temporary servers of both workers would share one SQLite file)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"prefect-home-{worker}-")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the Prefect server is a server test: derived here, so no such test escapes the mark. A
-    `cuda` test is skipped where torch sees no GPU (CI has none)."""
+    """A test that asks for the Prefect server is a server test: derived here, so no such test escapes the mark; the
+    marks in ONE_AT_A_TIME put a test in that group. A `cuda` test is skipped where torch sees no GPU (CI has none)."""
     for item in items:
         if "prefect_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.server)
+        if any(item.get_closest_marker(mark) for mark in ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))
     cuda = [item for item in items if item.get_closest_marker("cuda")]
     if cuda:
         import torch

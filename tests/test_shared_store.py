@@ -17,7 +17,7 @@ import pytest
 from artifacts.store import Store
 from tests.child_runs import REPO_ROOT, ChildOutput, child_env, mid_way
 
-pytestmark = pytest.mark.slow  # whole pipeline runs, two or three at once
+pytestmark = [pytest.mark.slow, pytest.mark.one_at_a_time]  # two or three whole runs at once; a lock taken at once
 
 STAGE_LINE = re.compile(r"\s(ran|cached)\s+(\d+\.\d) s  (\S+)$")  # the executor's line per finished stage call
 

@@ -23,7 +23,7 @@ from tests.child_runs import (
     stop_test_command,
 )
 
-pytestmark = pytest.mark.slow  # each test is a run stopped mid-stage, then its rerun to the end
+pytestmark = [pytest.mark.slow, pytest.mark.one_at_a_time]  # a run stopped mid-stage (within a bound), then its rerun
 
 STOP_BOUND_SECONDS = 10  # issue 33: a stop ends the run within 10 s at any stage
 # Every signal meets every stage kind once across the two runners. A cycle trains the cross-encoder before it labels
