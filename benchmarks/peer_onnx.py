@@ -11,7 +11,6 @@ sentence-transformers only.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -57,7 +56,13 @@ def measure(job_file: str) -> dict[str, object]:
         output = np.asarray(model.predict(list(zip(texts_a, texts_b)), batch_size=batch, show_progress_bar=False))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "output": output.astype(float).tolist(),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident set since this program started (VmHWM): ru_maxrss would carry the forking parent's over exec."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 if __name__ == "__main__":

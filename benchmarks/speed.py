@@ -18,7 +18,6 @@ import argparse
 import functools
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from scipy.stats import spearmanr
 
 from benchmarks.fresh_process import measured
 from benchmarks.provenance import provenance
+from models.memory import image_peak_rss_mb
 
 REPO = Path(__file__).resolve().parent.parent
 TORCH_TASKS = ("bi_scoring", "cross_labelling", "cross_training", "bi_training")
@@ -180,7 +180,7 @@ def measure(job: Job) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     # scoring outputs are compared across sides; a training run's return value is not an output
     return {"seconds": seconds, "output": output.tolist() if isinstance(output, np.ndarray) else None,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": image_peak_rss_mb()}
 
 
 def _pairs(path: str) -> pd.DataFrame:

@@ -22,6 +22,16 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def image_peak_rss_mb() -> float:
+    """This process's peak resident set since it started its program (Linux VmHWM). The lifetime peak (ru_maxrss)
+    carries over exec: a spawned child would report its parent's peak when that is larger."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass
 class Peak:
     mb: float = 0.0

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from pathlib import Path
 
 import numpy as np
 
 from models.config import PipelineConfig
-from models.memory import peak_rss, rss_mb
+from models.memory import image_peak_rss_mb, peak_rss, rss_mb
 from pipeline.registry import STAGES
 from pipeline.stage import StageContext
 
@@ -48,3 +49,13 @@ def test_a_stage_reports_the_peak_of_its_own_work(tmp_path: Path) -> None:
     before = rss_mb()
     result = stage.execute(StageContext(PipelineConfig(device="cpu"), {}, tmp_path / "output.bin"))
     assert result.peak_rss_mb is not None and about_a_block(result.peak_rss_mb - before), (before, result)
+
+
+def test_a_spawned_childs_peak_is_its_own_not_its_parents() -> None:
+    """benchmarks/speed.py measures each side in a spawned process: its peak must not start at the parent's."""
+    block = resident_block(BLOCK_MB)
+    parent = rss_mb()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        child = pool.apply(image_peak_rss_mb)
+    assert image_peak_rss_mb() >= parent and child < parent - 0.8 * BLOCK_MB, (child, parent)
+    del block
