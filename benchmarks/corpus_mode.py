@@ -103,7 +103,10 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "frozen labeller), so every pool is capped at the preset's 12,000 pairs. Scores are Spearman x100: STS-7 is "
         "the 7 test sets' average, dev is STS-B dev (one cycle, so it chose nothing within a run; between mining "
         f"settings, dev chooses). STS test pairs in the pool: of the {len(test_pairs):,} pairs of the 7 test sets "
-        "(unordered, up to case and spacing), how many the run trained on without their scores.", "",
+        "(unordered, up to case and spacing), how many the run trained on without their scores. The given pool less "
+        "those pairs (`python -m benchmarks.sts_corpus OUT.csv --pairs-without-test`, run with `--pool custom`) is "
+        "the like-for-like baseline for a mined pool, which pairs the same sentences only where mining finds them.",
+        "",
         "| pool | commit | pairs | STS test pairs in the pool | start avg | start dev | bi avg | bi dev | cross avg "
         "| cross dev | wall min |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
