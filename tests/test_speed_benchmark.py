@@ -5,10 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks.speed import TORCH_TASKS, main
 
 pytestmark = pytest.mark.slow
+# in process, a benchmark sets torch's threads: keep this worker's (`make test` runs two workers, a core each)
+THREADS = str(torch.get_num_threads())
 
 
 def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir: Path, sts_dir: Path,
@@ -16,7 +19,7 @@ def test_speed_benchmark_measures_every_task_and_checks_agreement(tiny_model_dir
     """The PyTorch rows on the tiny model; the ONNX rows need the peer's environment and a model its transformers 4
     reads (tests/test_onnx.py loads our exports there; benchmarks/SPEED.md has the rows measured)."""
     figures = main(["--model", str(tiny_model_dir), "--data-dir", str(sts_dir), "--pairs", "24", "--scoring-pairs",
-                    "24", "--rounds", "1", "--in-process", "--json", str(tmp_path / "speed.json"),
+                    "24", "--rounds", "1", "--in-process", "--threads", THREADS, "--json", str(tmp_path / "speed.json"),
                     "--out", str(tmp_path / "SPEED.md"), "--peer-python", str(tmp_path / "no-peer")])
     assert json.loads((tmp_path / "speed.json").read_text()) == figures
     assert set(figures["tasks"]) == set(TORCH_TASKS), "without the peer's interpreter the ONNX rows are left out"
@@ -36,7 +39,7 @@ def test_int8_benchmark_labels_dev_both_ways_with_each_labeller(tiny_model_dir: 
     from benchmarks.int8_labels import main as int8_main
 
     int8_main(["--bi", str(tiny_model_dir), "--cross", str(tiny_model_dir), "--data-dir", str(sts_dir),
-               "--rounds", "1", "--pairs", "300", "--out", str(tmp_path / "INT8.md")])
+               "--rounds", "1", "--pairs", "300", "--threads", THREADS, "--out", str(tmp_path / "INT8.md")])
     rows = [line for line in (tmp_path / "INT8.md").read_text().splitlines() if line.startswith(("| bi ", "| cross "))]
     assert len(rows) == 2 and all("x**" in row for row in rows)
     bi_row = next(row for row in rows if row.startswith("| bi "))
