@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
         os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"prefect-home-{worker}-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A worker's Prefect home goes with it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(os.environ["PREFECT_HOME"], ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
