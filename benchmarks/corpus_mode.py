@@ -84,10 +84,16 @@ def rank_rows(manifest: dict[str, Any]) -> list[str]:
             "Counts: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
 
 
-def given_pool(manifest: dict[str, Any]) -> str:
-    """A given-pairs run's row name: its built-in pool, or its pair file (`sts_corpus --pairs-without-test`)."""
+def pair_file(manifest: dict[str, Any]) -> Path | None:
+    """A given-pairs run's pair file (`sts_corpus --pairs-without-test`); None for a built-in pool."""
     config = manifest["config"]
-    return f"given pairs ({Path(config['pool_path']).name if config['pool'] == 'custom' else config['pool']})"
+    return Path(config["pool_path"]) if config["pool"] == "custom" else None
+
+
+def given_pool(manifest: dict[str, Any]) -> str:
+    """A given-pairs run's row name: its built-in pool, or its pair file."""
+    path = pair_file(manifest)
+    return f"given pairs ({path.name if path else manifest['config']['pool']})"
 
 
 def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: str,
@@ -134,8 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     test_pairs = sts_test_pairs(args.data_dir)
     args.out.write_text(report(given, mined, provenance("benchmarks.corpus_mode", argv), test_pairs))
     for path, run in zip(args.given, given):
-        config = run["config"]
-        pairs = f"-{Path(config['pool_path']).stem}" if config["pool"] == "custom" else ""
+        pairs = f"-{pair_file(run).stem}" if pair_file(run) else ""
         shutil.copyfile(path, HERE / "manifests" / f"cpu-pairs{pairs}-{run['commit']}.json")
     for path, run in zip(args.mined, mined):
         config = run["config"]

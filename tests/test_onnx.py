@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.speed import PEER_PYTHON
 from models.config import PipelineConfig
 from models.encoders.backend import export_onnx, load_for_serving, with_backend
 from models.encoders.bi_encoder import BiEncoder
@@ -109,9 +110,6 @@ def test_model_card_says_how_to_load_the_onnx_files_only_when_there_are_some(exp
     with_graphs = write_model_card(exported["cross"], "cross", config, 1, {}, "run-x").read_text()
     assert 'CrossEncoder(PATH, backend="onnx")' in with_graphs and "onnx/model_qint8_avx2.onnx" in with_graphs
     assert "backend=" not in write_model_card(tmp_path, "cross", config, 1, {}, "run-x").read_text()
-
-
-PEER_PYTHON = Path(__file__).resolve().parents[1] / ".venv-peer" / "bin" / "python"
 
 
 @pytest.mark.skipif(not PEER_PYTHON.is_file(), reason="sentence-transformers' ONNX backend is in .venv-peer: make peer")

@@ -69,7 +69,7 @@ class OnnxGraph:
     """An ONNX Runtime session that takes our padded torch batches and gives a torch tensor back, so the encoders'
     loops run unchanged. Threads: ONNX Runtime's own pool, sized like torch's (`torch.get_num_threads()`), that
     sleeps between runs instead of spinning: a spinning pool holds the cores while we tokenise and pool the next
-    batch (on 2 cores that made our ONNX scoring a third slower than our PyTorch scoring; benchmarks/SPEED.md)."""
+    batch."""
 
     def __init__(self, path: Path) -> None:
         import onnxruntime
