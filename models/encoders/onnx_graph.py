@@ -4,7 +4,9 @@ as an ONNX graph and run there, while tokenising, token-sorted batching, pooling
 The graph is written in the layout sentence-transformers' ONNX backend reads (`onnx/model.onnx` beside the
 PyTorch weights; int8 as `onnx/model_qint8_avx2.onnx`). It is made by torch's own exporter (`dynamo=True`):
 optimum's exporter needs transformers < 4.58, and torch's older TorchScript exporter traced transformers 5's
-attention masks wrongly (hidden states off by up to 1.9 on MiniLM; the dynamo graph is within 4e-6).
+attention masks wrongly (hidden states off by up to 1.9 on MiniLM; the dynamo graph is within 4e-6). The graph
+is traced through the eager attention: the SDPA one exports as MatMul, Softmax and a NaN guard (IsNaN, Where) with
+extra transposes, which ONNX Runtime's per-op profile shows costing time the eager graph does not spend.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ ONNX_FOLDER = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_qint8_avx2.onnx"  # sentence-transformers' name for dynamic int8 on AVX2 CPUs
 BACKENDS = CHOICES["backend"]
+UNFUSED = ["SkipLayerNormFusion"]  # ONNX Runtime graph rewrites that made our graphs slower (OnnxGraph)
 ONNX_MISSING = ("--backend onnx and int8 need ONNX Runtime and onnxscript (the onnx extra): "
                 "pip install -c requirements.lock -e '.[onnx]'")
 _EXAMPLE = ("a short first text", "and a second one, somewhat longer than the first")  # shapes differ in each axis
@@ -54,13 +57,16 @@ def export_graph(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out
     batch, tokens = torch.export.Dim("batch"), torch.export.Dim("tokens")
     target.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
+    attention = model.config._attn_implementation
     model.eval()
+    model.set_attn_implementation("eager")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's notes on renamed dynamic shapes and deprecated options
         program = torch.onnx.export(_Outputs(model, inputs, output), tuple(example[name] for name in inputs),
                                     input_names=inputs, output_names=[output], dynamo=True, verbose=False,
                                     dynamic_shapes=(tuple({0: batch, 1: tokens} for _ in inputs),))
     program.save(str(target), external_data=False)
+    model.set_attn_implementation(attention)
     model.train(was_training)
     return target
 
@@ -69,7 +75,8 @@ class OnnxGraph:
     """An ONNX Runtime session that takes our padded torch batches and gives a torch tensor back, so the encoders'
     loops run unchanged. Threads: ONNX Runtime's own pool, sized like torch's (`torch.get_num_threads()`), that
     sleeps between runs instead of spinning: a spinning pool holds the cores while we tokenise and pool the next
-    batch."""
+    batch. ONNX Runtime's fusion of a residual Add with the LayerNormalization after it is left out: its fused
+    kernel was slower than the two ops it replaces in ONNX Runtime's per-op profile on our AVX2 CPUs."""
 
     def __init__(self, path: Path) -> None:
         import onnxruntime
@@ -78,7 +85,8 @@ class OnnxGraph:
         options.intra_op_num_threads = torch.get_num_threads()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                                    disabled_optimizers=UNFUSED)
         self.inputs = [node.name for node in self.session.get_inputs()]
 
     def __call__(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
