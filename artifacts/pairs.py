@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 from artifacts.atomic import atomic_path
 
 POOL_SCHEMA = pa.schema([("text_a", pa.string()), ("text_b", pa.string())])
-# a mined pool says why each pair is there: its neighbour rank (0: a random pair) and the start models' mean cosine
-MINED_POOL_SCHEMA = pa.schema([*POOL_SCHEMA, ("rank", pa.int16()), ("cosine", pa.float32())])
+# a mined pool says why each pair is there: its source (models.mining.SOURCES), its rank within it (0: a random pair)
+# and the start models' mean cosine; pools mined before lexical neighbours have no source column
+MINED_POOL_SCHEMA = pa.schema([*POOL_SCHEMA, ("source", pa.string()), ("rank", pa.int16()), ("cosine", pa.float32())])
+_MINED_BEFORE_SOURCES = pa.schema([*POOL_SCHEMA, ("rank", pa.int16()), ("cosine", pa.float32())])
 CORPUS_SCHEMA = pa.schema([("text", pa.string())])
 NEIGHBOURS_SCHEMA = pa.schema([("query", pa.int64()), ("neighbour", pa.int64()), ("rank", pa.int16()),
                                ("cosine", pa.float32())])
@@ -46,7 +48,7 @@ def write_pool(path: Path, pool: pd.DataFrame) -> Path:
 def read_pool(path: Path) -> pd.DataFrame:
     """The pairs of a given or a mined pool (its rank and cosine columns are left in the file)."""
     table = pq.read_table(path)
-    if table.schema.remove_metadata().equals(MINED_POOL_SCHEMA):
+    if any(table.schema.remove_metadata().equals(mined) for mined in (MINED_POOL_SCHEMA, _MINED_BEFORE_SOURCES)):
         table = table.select(POOL_SCHEMA.names)
     return _read(path, POOL_SCHEMA, table)
 
@@ -57,7 +59,13 @@ def write_mined_pool(path: Path, pool: pd.DataFrame, metrics: dict[str, object])
 
 
 def read_mined_pool(path: Path) -> pd.DataFrame:
-    return _read(path, MINED_POOL_SCHEMA)
+    """A mined pool with its source column (derived from the rank for a pool mined before lexical neighbours)."""
+    table = pq.read_table(path)
+    if table.schema.remove_metadata().equals(_MINED_BEFORE_SOURCES):
+        old = _read(path, _MINED_BEFORE_SOURCES, table)
+        old.insert(2, "source", np.where(old["rank"] == 0, "random", "neighbour"))
+        return old
+    return _read(path, MINED_POOL_SCHEMA, table)
 
 
 def stored_metrics(path: Path) -> dict[str, object]:

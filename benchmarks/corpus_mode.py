@@ -63,8 +63,9 @@ def histogram(pools: dict[str, np.ndarray]) -> list[str]:
 
 def mining_settings(manifest: dict[str, Any]) -> str:
     config = manifest["config"]
+    lexical = f", {config['mine_lexical']} lexical neighbours" if config.get("mine_lexical") else ""
     balanced = ", balanced over cosine bands" if config.get("mine_balance") else ""
-    return f"mined, {config['mine_neighbours']} neighbours, {config['mine_random']:.0%} random{balanced}"
+    return f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random{balanced}"
 
 
 def mining_rows(manifest: dict[str, Any]) -> list[str]:
@@ -144,8 +145,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.copyfile(path, HERE / "manifests" / f"cpu-pairs{pairs}-{run['commit']}.json")
     for path, run in zip(args.mined, mined):
         config = run["config"]
+        lexical = f"-lex{config['mine_lexical']}" if config.get("mine_lexical") else ""
         balanced = "-balanced" if config.get("mine_balance") else ""
-        shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}-"
+        shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}{lexical}-"
                                                    f"r{round(100 * config['mine_random'])}{balanced}.json")
     print(f"wrote {args.out}")
 

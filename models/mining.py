@@ -1,21 +1,26 @@
-"""A pair pool mined from a pile of texts: each text's nearest neighbours by the start bi-encoder(s), plus random pairs.
+"""A pair pool mined from a pile of texts: each text's nearest neighbours by the start bi-encoder(s), plus random pairs,
+and optionally its lexical neighbours (the texts sharing most of its rarer words).
 
 Users often have texts but no pairs. Neighbours give the near-paraphrase end of the pool and random pairs the
 unrelated end, so the labels the models teach each other span the whole similarity range. Neighbours are exact
 (chunked search, memory per chunk) or approximate (faiss HNSW) for corpora where exact search is too slow.
+Lexical neighbours are pairs that look alike whatever they mean: at a low label they are the hard pairs (same
+words, another meaning) that given pair sets such as SICK are full of and embedding neighbours rarely give.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 import faiss
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 from models.progress import ProgressFn, track
-from models.search import top_k
+from models.search import best_columns, top_k
 
 METHODS: tuple[str, ...] = ("exact", "hnsw")
 # HNSW graph: links per node, candidate-list breadth while building and while searching. On MiniLM embeddings of
@@ -27,6 +32,12 @@ _RANDOM_ROUNDS = 50  # redraw rounds for random pairs; only a tiny corpus with f
 _COSINE_ROWS = 65536  # random pairs whose cosines are computed at once (gathered rows: 65536 x dimension floats)
 BAND = 0.1  # width of the cosine bands a balanced draw spreads the neighbour pairs over
 _RECALL_BLOCK = 2**24  # query rows x corpus scores per exact chunk in ann_recall (~64 MB, whatever the corpus size)
+WORD = re.compile(r"\w+")  # a lexical neighbour's words: runs of letters and digits, lower-cased
+# words in more than this share of the texts ('a', 'the', 'is') are left out of the word vectors: they say little of
+# a text's content, and each would make its texts' sparse products dense (cost: the sum of the words' counts squared)
+COMMON_WORD_SHARE = 0.1
+# where each pair of a mined pool comes from; the pool's `rank` counts within its source (0 for a random pair)
+SOURCES: tuple[str, ...] = ("neighbour", "lexical", "random")
 
 
 @dataclass(frozen=True)
@@ -35,12 +46,14 @@ class MiningSettings:
     `max_pairs` caps the pool: below what the neighbours give, both parts are drawn within it by the seed; above,
     the pool is what the neighbours give plus their share of random pairs. `balance` draws the neighbour part evenly
     over cosine bands (`BAND` wide) instead of uniformly: deep neighbour lists are mostly middling pairs, and a
-    uniform draw would leave the labels few near-paraphrases and few weakly related pairs."""
+    uniform draw would leave the labels few near-paraphrases and few weakly related pairs. `lexical`: lexical
+    neighbours per text, drawn together with the embedding neighbours (0: none)."""
     neighbours: int = 5
     random_share: float = 0.2
     max_pairs: int | None = None
     seed: int = 42
     balance: bool = False
+    lexical: int = 0
 
     def __post_init__(self) -> None:
         if self.neighbours < 1:
@@ -49,6 +62,8 @@ class MiningSettings:
             raise ValueError(f"random_share must be in [0, 1), got {self.random_share}")
         if self.max_pairs is not None and self.max_pairs < 1:
             raise ValueError(f"max_pairs must be at least 1, got {self.max_pairs}")
+        if self.lexical < 0:
+            raise ValueError(f"lexical must be 0 or more, got {self.lexical}")
 
 
 def joint_embeddings(per_model: Sequence[np.ndarray]) -> np.ndarray:
@@ -141,33 +156,46 @@ def ann_recall(embeddings: np.ndarray, k: int, sample: int = 1000, seed: int = 4
 
 
 def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosines: np.ndarray,
-               embeddings: np.ndarray, settings: MiningSettings) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The pool (text_a, text_b, rank: 1..k for neighbour pairs and 0 for random ones, cosine: joint cosine) and
-    the counts of what was dropped or redrawn, for the manifest. The same inputs and seed give the same frame.
+               embeddings: np.ndarray, settings: MiningSettings,
+               lexical_ids: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The pool (text_a, text_b, source: one of SOURCES, rank: 1..k within the source and 0 for random pairs,
+    cosine: joint cosine) and the counts of what was dropped or redrawn, for the manifest. The same inputs and seed
+    give the same frame.
 
-    Only the first `settings.neighbours` columns of the neighbour arrays are used. Near-duplicates are texts equal
-    up to case and whitespace: a pair of them teaches nothing, and one text pair is kept once (a-b and b-a alike)."""
+    Only the first `settings.neighbours` columns of the neighbour arrays (`settings.lexical` of `lexical_ids`, the
+    `lexical_neighbours`) are used. Near-duplicates are texts equal up to case and whitespace: a pair of them
+    teaches nothing, and one text pair is kept once (a-b and b-a alike; an embedding neighbour before a lexical one)."""
     if len(neighbour_ids) != len(texts) or len(embeddings) != len(texts):
         raise ValueError(f"{len(texts)} texts, {len(neighbour_ids)} neighbour rows, {len(embeddings)} embeddings")
+    if settings.lexical and (lexical_ids is None or lexical_ids.shape != (len(texts), settings.lexical)):
+        raise ValueError(f"settings ask for {settings.lexical} lexical neighbours per text; got "
+                         f"{None if lexical_ids is None else lexical_ids.shape} for {len(texts)} texts")
     keys, distinct = pd.factorize(np.array([text_key(t) for t in texts], dtype=object))
     keys = keys.astype(np.int64)
-    ids = neighbour_ids[:, :settings.neighbours]
-    a = np.repeat(np.arange(len(texts), dtype=np.int64), ids.shape[1])
-    b = ids.ravel().astype(np.int64)
-    rank = np.tile(np.arange(1, ids.shape[1] + 1, dtype=np.int16), len(texts))
+    a, b, rank = _candidates(neighbour_ids[:, :settings.neighbours])
     cosine = neighbour_cosines[:, :settings.neighbours].ravel().astype(np.float32)
-    counts = {"neighbour_candidates": len(a), "self_pairs": int((a == b).sum())}
+    source = np.zeros(len(a), dtype=np.int8)
+    counts = {"neighbour_candidates": len(a)}
+    if settings.lexical:
+        lexical_a, lexical_b, lexical_rank = _candidates(lexical_ids)
+        counts["lexical_candidates"] = len(lexical_a)
+        a, b = np.concatenate([a, lexical_a]), np.concatenate([b, lexical_b])
+        rank = np.concatenate([rank, lexical_rank])
+        cosine = np.concatenate([cosine, _pair_cosines(embeddings, lexical_a, lexical_b)])
+        source = np.concatenate([source, np.ones(len(lexical_a), dtype=np.int8)])
+    counts["self_pairs"] = int((a == b).sum())
     counts["near_duplicates"] = int((keys[a] == keys[b]).sum()) - counts["self_pairs"]
     keep = keys[a] != keys[b]
-    a, b, rank, cosine = a[keep], b[keep], rank[keep], cosine[keep]
+    a, b, rank, cosine, source = a[keep], b[keep], rank[keep], cosine[keep], source[keep]
 
-    # one row per unordered text pair, the best rank (then the lower row) kept; the pool stays in (row, rank) order
+    # one row per unordered text pair, the best source and rank (then the lower row) kept; the pool stays in
+    # (source, row, rank) order
     codes = _pair_codes(keys[a], keys[b], len(distinct))
-    order = np.lexsort((a, rank, codes))
+    order = np.lexsort((a, rank, source, codes))
     _, first = np.unique(codes[order], return_index=True)
     kept = np.sort(order[first])
     counts["repeats"] = len(a) - len(kept)
-    a, b, rank, cosine, codes = a[kept], b[kept], rank[kept], cosine[kept], codes[kept]
+    a, b, rank, cosine, codes, source = a[kept], b[kept], rank[kept], cosine[kept], codes[kept], source[kept]
 
     neighbour_rng, random_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2))
     total = round(len(a) / (1 - settings.random_share))
@@ -179,20 +207,76 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     if neighbour_count < len(a):
         draw = _even_over_bands if settings.balance else _uniform
         chosen = np.sort(draw(cosine, neighbour_count, neighbour_rng))
-        a, b, rank, cosine, codes = a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen]
+        a, b, rank, cosine, codes, source = a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen], \
+            source[chosen]
 
     # random pairs exclude every mined candidate, so a random pair is never a neighbour pair in disguise
     random_a, random_b, redrawn = _random_pairs(keys, len(distinct), random_count, codes, random_rng)
     counts.update(random_collisions=redrawn, random_short=random_count - len(random_a),
-                  neighbour_pairs=len(a), random_pairs=len(random_a))
+                  neighbour_pairs=int((source == 0).sum()), random_pairs=len(random_a))
+    if settings.lexical:
+        counts["lexical_pairs"] = int((source == 1).sum())
     text_array = np.asarray(texts, dtype=object)
     pool = pd.DataFrame({
         "text_a": text_array[np.concatenate([a, random_a])],
         "text_b": text_array[np.concatenate([b, random_b])],
+        "source": np.asarray(SOURCES, dtype=object)[np.concatenate([source, np.full(len(random_a), 2, np.int8)])],
         "rank": np.concatenate([rank, np.zeros(len(random_a), dtype=np.int16)]),
         "cosine": np.concatenate([cosine, _pair_cosines(embeddings, random_a, random_b)]),
     })
-    return pool.astype({"text_a": "str", "text_b": "str"}), counts
+    return pool.astype({"text_a": "str", "text_b": "str", "source": "str"}), counts
+
+
+def _candidates(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's neighbour list as candidate pairs: (row, neighbour, rank from 1), row by row; -1 (no neighbour)
+    left out."""
+    a = np.repeat(np.arange(len(ids), dtype=np.int64), ids.shape[1])
+    rank = np.tile(np.arange(1, ids.shape[1] + 1, dtype=np.int16), len(ids))
+    b = ids.ravel().astype(np.int64)
+    found = b >= 0
+    return a[found], b[found], rank[found]
+
+
+def word_vectors(texts: Sequence[str]) -> scipy.sparse.csr_matrix:
+    """One L2-normalised TF-IDF row per text over its lower-cased words (idf = ln(n / df) + 1), words in more than
+    COMMON_WORD_SHARE of the texts left out: their dot product is high when two texts share most of their rarer
+    words. A text of common words only is a row of zeros."""
+    vocabulary: dict[str, int] = {}
+    columns, row_starts = [], [0]
+    for text in texts:
+        columns.extend(vocabulary.setdefault(word, len(vocabulary)) for word in WORD.findall(str(text).lower()))
+        row_starts.append(len(columns))
+    counts = scipy.sparse.csr_matrix((np.ones(len(columns), dtype=np.float64), np.asarray(columns, dtype=np.int64),
+                                      np.asarray(row_starts, dtype=np.int64)), shape=(len(texts), len(vocabulary)))
+    counts.sum_duplicates()
+    document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
+    weight = np.log(len(texts) / np.maximum(document_frequency, 1)) + 1
+    weight[document_frequency > COMMON_WORD_SHARE * len(texts)] = 0
+    weighted = counts @ scipy.sparse.diags(weight)
+    weighted.eliminate_zeros()
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    return scipy.sparse.csr_matrix(scipy.sparse.diags(1 / np.maximum(norms, 1e-12)) @ weighted)
+
+
+def lexical_neighbours(texts: Sequence[str], k: int, chunk_rows: int = 512,
+                       progress: ProgressFn | None = None) -> np.ndarray:
+    """For each text, the `k` other texts of highest `word_vectors` cosine, best first, ties to the lower row
+    (int64 [texts, k]); -1 where fewer than k texts share a word with it. Memory follows one chunk: chunk_rows x
+    texts scores."""
+    vectors = word_vectors(texts)
+    transposed = vectors.T.tocsc()
+    count = max(min(k, len(texts) - 1), 0)
+    found = np.zeros((len(texts), count), dtype=np.int64)
+    if count == 0:
+        return found
+    starts = range(0, len(texts), chunk_rows)
+    for start in track(starts, len(starts), "mining lexical neighbours", progress):
+        block = (vectors[start:start + chunk_rows] @ transposed).toarray()
+        rows = np.arange(len(block))
+        block[rows, start + rows] = -np.inf
+        best = best_columns(block, count)
+        found[start:start + len(block)] = np.where(np.take_along_axis(block, best, axis=1) > 0, best, -1)
+    return found
 
 
 def _uniform(cosine: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -32,12 +32,17 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int, chunk_rows: int = 102
         rows = np.arange(len(block))
         if exclude_self_from is not None:
             block[rows, exclude_self_from + start + rows] = -np.inf
-        # the k best by score, ties to the lower row: argpartition on -score, then a stable sort of that shortlist
-        shortlist = np.argpartition(-block, count - 1, axis=1)[:, :count] if count < block.shape[1] else \
-            np.tile(np.arange(block.shape[1]), (len(block), 1))
-        shortlist.sort(axis=1)
-        order = np.argsort(-np.take_along_axis(block, shortlist, axis=1), axis=1, kind="stable")
-        chosen = np.take_along_axis(shortlist, order, axis=1)
+        chosen = best_columns(block, count)
         indices[start:start + len(block)] = chosen
         scores[start:start + len(block)] = np.take_along_axis(block, chosen, axis=1)
     return indices, scores
+
+
+def best_columns(block: np.ndarray, count: int) -> np.ndarray:
+    """Each row's `count` highest-scoring columns, best first, ties to the lower column: argpartition on -score,
+    then a stable sort of that shortlist."""
+    shortlist = np.argpartition(-block, count - 1, axis=1)[:, :count] if count < block.shape[1] else \
+        np.tile(np.arange(block.shape[1]), (len(block), 1))
+    shortlist.sort(axis=1)
+    order = np.argsort(-np.take_along_axis(block, shortlist, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(shortlist, order, axis=1)

@@ -17,6 +17,7 @@ from models.encoders.backend import export_onnx, onnx_exported
 from models.encoders.loading import load_encoder, start_pooling
 from models.encoders.sources import carries_code
 from models.metrics import NDCG10, selection_metric
+from models.mining import SOURCES
 from models.reporting.model_card import write_model_card
 from models.reporting.plots import plot_cycles
 from models.reporting.report import markdown_table
@@ -35,11 +36,12 @@ def mined_table(manifest: RunManifest) -> str:
 
 
 def rank_table(pool: pd.DataFrame) -> list[str]:
-    """A mined pool's pairs per neighbour rank (0: random) and their mean cosine, as markdown rows."""
-    by_rank = pool.groupby("rank")["cosine"].agg(["size", "mean"])
-    return ["| neighbour rank | pairs | mean cosine |", "|---|---|---|",
-            *(f"| {'random' if rank == 0 else rank} | {int(row['size']):,} | {row['mean']:.3f} |"
-              for rank, row in by_rank.iterrows())]
+    """A mined pool's pairs per source and rank within it, and their mean cosine, as markdown rows."""
+    in_order = pool.assign(order=pool["source"].map(SOURCES.index))
+    by_rank = in_order.groupby(["order", "source", "rank"])["cosine"].agg(["size", "mean"])
+    return ["| source | rank | pairs | mean cosine |", "|---|---|---|---|",
+            *(f"| {source} | {rank or '-'} | {int(row['size']):,} | {row['mean']:.3f} |"
+              for (_, source, rank), row in by_rank.iterrows())]
 
 
 def mined_note(mined: Mapping[str, Any]) -> str:
@@ -47,7 +49,8 @@ def mined_note(mined: Mapping[str, Any]) -> str:
     if "neighbour_pairs" not in mined:
         return ""
     recall = f", recall@k {mined['recall_at_k']:.3f} against exact search" if "recall_at_k" in mined else ""
-    return (f" mined from {mined['texts']:,} texts ({mined['neighbour_pairs']:,} neighbour pairs, "
+    lexical = f", {mined['lexical_pairs']:,} lexical" if "lexical_pairs" in mined else ""
+    return (f" mined from {mined['texts']:,} texts ({mined['neighbour_pairs']:,} neighbour pairs{lexical}, "
             f"{mined['random_pairs']:,} random; {mined['search']} search{recall})")
 
 

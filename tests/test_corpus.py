@@ -64,7 +64,7 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
     summary = (Path(whole["run_dir"]) / "summary.md").read_text()
     assert f"Pool: {len(pool)} pairs mined from 150 texts" in summary
     assert "corpus" in summary and "150 distinct texts" in summary
-    assert f"| random | {(pool['rank'] == 0).sum():,} | {cosine[0]:.3f} |" in summary, "pairs per rank, shown"
+    assert f"| random | - | {(pool['rank'] == 0).sum():,} | {cosine[0]:.3f} |" in summary, "pairs per rank, shown"
 
     sharded = run_plain("paper", PipelineConfig(**settings, shard_pairs=40), tmp_path / "sharded")
     titles = [e["title"] for e in json.loads((Path(sharded["run_dir"]) / "manifest.json").read_text())["entries"]]
@@ -86,3 +86,16 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
                                                         tmp_path / "whole")}
     assert planned["mine"].reason == "settings changed (mine_random)"
     assert planned["neighbours"].status == "cached"
+
+    lexical = run_plain("paper", PipelineConfig(**settings, mine_lexical=2), tmp_path / "whole")
+    with_lexical = mined(Path(lexical["run_dir"]))
+    statuses = {e["stage"]: e["status"] for e in json.loads((Path(lexical["run_dir"]) / "manifest.json").read_text())[
+        "entries"]}
+    assert statuses["neighbours"] == "cached" and statuses["mine"] == "ran", "lexical neighbours: the pool only"
+    assert set(with_lexical["source"]) == {"neighbour", "lexical", "random"}
+    assert len({frozenset(pair) for pair in zip(with_lexical["text_a"], with_lexical["text_b"])}) == len(with_lexical)
+    words = [[set(text.lower().split()) for text in with_lexical[side]] for side in ("text_a", "text_b")]
+    shared = pd.Series([len(a & b) / len(a | b) for a, b in zip(*words)]).groupby(with_lexical["source"]).mean()
+    assert shared["lexical"] > shared["random"], "lexical neighbours share more words than random pairs"
+    assert f"{(with_lexical['source'] == 'lexical').sum():,} lexical" in \
+        (Path(lexical["run_dir"]) / "summary.md").read_text()

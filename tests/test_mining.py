@@ -7,7 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.mining import BAND, MiningSettings, ann_recall, joint_embeddings, mine_pairs, neighbours
+from models.mining import (
+    BAND,
+    SOURCES,
+    MiningSettings,
+    ann_recall,
+    joint_embeddings,
+    lexical_neighbours,
+    mine_pairs,
+    neighbours,
+    word_vectors,
+)
 
 WORDS = "the a printer offline cable screen battery phone laptop reset slow cannot connect update error".split()
 
@@ -26,6 +36,14 @@ def corpus(rows: int = 400, twins: int = 20, seed: int = 0) -> tuple[list[str], 
     embeddings = unit_vectors(rows, 16, seed)
     embeddings[rows - twins:] = embeddings[:twins] + 1e-3 * embeddings[rows - twins:]
     return texts, embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+
+def word_texts(rows: int, twins: int, seed: int = 0) -> list[str]:
+    """Texts of 6 words from 300, so most words are rare (lexical neighbours need words in few texts), the last
+    `twins` near-duplicates of the first ones."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(f"w{word}" for word in rng.choice(300, 6, replace=False)) for _ in range(rows - twins)]
+    return texts + ["  " + t.upper().replace(" ", "   ") for t in texts[:twins]]
 
 
 def text_key(text: str) -> str:
@@ -103,7 +121,8 @@ def test_pool_columns_shares_and_cosines() -> None:
     texts, embeddings = corpus()
     ids, cosines = neighbours(embeddings, 5)
     pool, counts = mine_pairs(texts, ids, cosines, embeddings, MiningSettings(random_share=0.25))
-    assert pool.dtypes.astype(str).tolist() == ["str", "str", "int16", "float32"]
+    assert pool.dtypes.astype(str).tolist() == ["str", "str", "str", "int16", "float32"]
+    assert (pool["source"] == "random").tolist() == (pool["rank"] == 0).tolist()
     assert counts["random_pairs"] == (pool["rank"] == 0).sum() == round(0.25 * len(pool))
     row = {text: i for i, text in enumerate(texts)}
     a, b = pool["text_a"].map(row).to_numpy(), pool["text_b"].map(row).to_numpy()
@@ -164,3 +183,59 @@ def test_balanced_draw_spreads_neighbour_pairs_evenly_over_cosine_bands() -> Non
     assert band_counts(uniform).max() > 1.5 * taken.max()  # uniform follows the skew
     again, _ = mine_pairs(texts, ids, cosines, embeddings, replace(settings, balance=True))
     pd.testing.assert_frame_equal(balanced, again)
+
+
+def test_word_vectors_are_tf_idf_by_hand() -> None:
+    texts = ["Red car red", "blue car", "a tree!", *(f"the word{i}" for i in range(20))]  # 'the': in 20 of 23
+    vectors = word_vectors(texts).toarray()
+    idf = {"red": np.log(23 / 1) + 1, "car": np.log(23 / 2) + 1, "blue": np.log(23 / 1) + 1}
+    first = np.array([2 * idf["red"], idf["car"]])
+    second = np.array([idf["car"], idf["blue"]])
+    expected = float(first[1] * second[0] / np.linalg.norm(first) / np.linalg.norm(second))
+    assert vectors.shape[0] == 23 and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    assert (vectors @ vectors.T)[0, 1] == pytest.approx(expected)
+    assert (vectors @ vectors.T)[0, 2] == 0  # no word in common
+    assert (vectors @ vectors.T)[3, 4] == 0  # 'the' is in over COMMON_WORD_SHARE of the texts: left out
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 512])
+def test_lexical_neighbours_equal_brute_force(chunk_rows: int) -> None:
+    texts = word_texts(rows=120, twins=10)
+    texts[50] = "zebra"  # no word in common with any other text: no neighbours
+    vectors = word_vectors(texts).toarray()
+    scores = vectors @ vectors.T
+    np.fill_diagonal(scores, -np.inf)
+    found = lexical_neighbours(texts, 6, chunk_rows=chunk_rows)
+    assert found.shape == (120, 6) and not (found == np.arange(120)[:, None]).any()
+    assert (found[50] == -1).all() and (np.delete(found, 50, axis=0) >= 0).all()
+    for row in set(range(120)) - {50}:
+        # best first; ties may order either way, so compare the scores, and the set above the 6th score
+        np.testing.assert_allclose(scores[row, found[row]], np.sort(scores[row])[::-1][:6], atol=1e-12)
+        assert set(np.flatnonzero(scores[row] > scores[row, found[row, -1]])) <= set(found[row])
+    assert (found[:10, 0] == np.arange(110, 120)).all()  # a twin (same words) is its original's best
+
+
+def test_lexical_pairs_join_the_pool_once_each() -> None:
+    _, embeddings = corpus()
+    texts = word_texts(rows=400, twins=20)
+    ids, cosines = neighbours(embeddings, 5)
+    lexical = lexical_neighbours(texts, 4)
+    settings = MiningSettings(lexical=4)
+    pool, counts = mine_pairs(texts, ids, cosines, embeddings, settings, lexical)
+    assert set(pool["source"]) == set(SOURCES)
+    pairs = [frozenset((text_key(a), text_key(b))) for a, b in zip(pool["text_a"], pool["text_b"])]
+    assert all(len(pair) == 2 for pair in pairs) and len(set(pairs)) == len(pool)
+    dense = {frozenset((text_key(texts[row]), text_key(texts[other]))) for row in range(len(texts))
+             for other in ids[row, :5]}
+    lexical_rows = pool["source"] == "lexical"
+    assert not any(pair in dense for pair, is_lexical in zip(pairs, lexical_rows) if is_lexical)  # neighbour first
+    assert counts["lexical_pairs"] == lexical_rows.sum() > 0
+    assert counts["neighbour_pairs"] + counts["lexical_pairs"] + counts["repeats"] + counts["near_duplicates"] == \
+        counts["neighbour_candidates"] + counts["lexical_candidates"]
+    row = {text: i for i, text in enumerate(texts)}
+    a, b = pool["text_a"].map(row).to_numpy(), pool["text_b"].map(row).to_numpy()
+    np.testing.assert_allclose(pool["cosine"], np.einsum("ij,ij->i", embeddings[a], embeddings[b]), atol=1e-6)
+    again, _ = mine_pairs(texts, ids, cosines, embeddings, settings, lexical)
+    pd.testing.assert_frame_equal(pool, again)
+    with pytest.raises(ValueError, match="lexical neighbours"):
+        mine_pairs(texts, ids, cosines, embeddings, settings)
