@@ -92,7 +92,8 @@ def speed_figures(path: Path = SPEED) -> dict[str, Figure]:
     forms = {"bi_cosine_max_gap": ".1e", "cross_score_spearman": ".5f", "encode_gflops": ".1f",
              "matmul_peak_gflops": ".1f", "encode_peak_fraction": ".0%", "bi_onnx_cosine_max_gap": ".1e",
              "cross_onnx_score_max_gap": ".1e", "bi_scoring_int8_torch_ratio": ".2f",
-             "cross_labelling_int8_torch_ratio": ".2f", "int8_dev_loss_max": ".2f"}
+             "cross_labelling_int8_torch_ratio": ".2f", "int8_dev_loss_max": ".2f",
+             "bi_scoring_onnx_backend_ratio": ".2f", "cross_labelling_onnx_backend_ratio": ".2f"}
     return found | {f"speed/{key}": Figure(report[key], form, path) for key, form in forms.items() if key in report}
 
 
