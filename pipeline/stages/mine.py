@@ -1,7 +1,7 @@
 """mine: the pair pool built from the corpus's neighbours (merged in row order from their blocks) plus random pairs,
-and with --mine-lexical the texts' lexical neighbours (searched here, unsharded: sparse word vectors are cheap next
-to encoding): near-paraphrases to unrelated pairs, each with its source, rank and cosine. Everything after it is the
-usual cycle, reading this pool as it reads a given one."""
+and with --mine-lexical the texts' lexical neighbours (searched here, in chunks, unsharded): near-paraphrases to
+unrelated pairs, each with its source, rank and cosine. Everything after it is the usual cycle, reading this pool as
+it reads a given one."""
 from __future__ import annotations
 
 import numpy as np
