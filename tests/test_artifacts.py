@@ -10,7 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from artifacts.atomic import atomic_path
-from artifacts.pairs import SchemaError, read_labelled, read_pool, write_labelled, write_pool
+from artifacts.pairs import (
+    SchemaError,
+    read_labelled,
+    read_mined_pool,
+    read_pool,
+    write_labelled,
+    write_mined_pool,
+    write_pool,
+)
 from artifacts.store import Store, stage_key
 
 POOL = pd.DataFrame({"text_a": ["a cat", "a dog"], "text_b": ["a kitten", "a puppy"]})
@@ -34,6 +42,19 @@ def test_labelled_pairs_round_trip_with_fixed_schema(tmp_path: Path) -> None:
     assert list(frame.columns) == ["text_a", "text_b", "label", "labelled_by", "cycle", "label_transform"]
     assert frame["label"].tolist() == [0.25, -0.5] and set(frame["cycle"]) == {2}
     pd.testing.assert_frame_equal(read_pool(write_pool(tmp_path / "pool.parquet", POOL)), POOL)
+
+
+def test_mined_pools_read_with_their_source_also_when_written_before_sources(tmp_path: Path) -> None:
+    mined = POOL.assign(source=["lexical", "random"], rank=np.array([2, 0], np.int16),
+                        cosine=np.array([0.5, 0.1], np.float32))
+    pd.testing.assert_frame_equal(read_mined_pool(write_mined_pool(tmp_path / "new.parquet", mined, {})), mined)
+    old = tmp_path / "old.parquet"  # rank and cosine, no source column
+    before = pa.schema([("text_a", pa.string()), ("text_b", pa.string()), ("rank", pa.int16()),
+                        ("cosine", pa.float32())])
+    pq.write_table(pa.Table.from_pandas(mined.drop(columns="source"), schema=before, preserve_index=False), old)
+    assert read_mined_pool(old)["source"].tolist() == ["neighbour", "random"]  # derived from the rank
+    for path in (old, tmp_path / "new.parquet"):
+        pd.testing.assert_frame_equal(read_pool(path), POOL)
 
 
 def test_a_parquet_file_of_another_schema_is_refused(tmp_path: Path) -> None:
