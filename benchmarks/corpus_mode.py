@@ -22,6 +22,7 @@ import pandas as pd
 from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
 from benchmarks.sts_corpus import pair_key, sts_test_pairs
+from models.mining import WORD
 from pipeline.summary import rank_table
 
 HERE = Path(__file__).resolve().parent
@@ -29,10 +30,29 @@ MINING_STAGES = ("corpus", "corpus-embeddings", "neighbours", "mine")
 BINS = np.round(np.arange(-0.2, 1.01, 0.1), 1)
 
 
-def teacher_labels(manifest: dict[str, Any]) -> np.ndarray:
-    """Cycle 1's bi -> cross labels: what the cross-encoder learned from."""
+def teacher_pairs(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Cycle 1's bi -> cross labelled pairs: what the cross-encoder learned from."""
     entry = next(e for e in manifest["entries"] if e["stage"] == "average-labels" and e["cycle"] == 1)
-    return read_labelled(Path(entry["path"]))["label"].to_numpy()
+    return read_labelled(Path(entry["path"]))
+
+
+def word_overlap(pools: dict[str, pd.DataFrame]) -> list[str]:
+    """Each pool's mean word overlap (Jaccard index of the two texts' lower-cased words) per label band of 0.2: given
+    pairs of a low label still share many words (same words, another meaning), the pairs a cross-encoder must learn
+    to tell apart; a pool without them teaches it that shared words mean similar texts."""
+    edges = np.round(np.arange(0.0, 1.01, 0.2), 1)
+    header = ["| label | " + " | ".join(pools) + " |", "|---" * (len(pools) + 1) + "|"]
+    columns = []
+    for pairs in pools.values():
+        words = [[set(WORD.findall(text.lower())) for text in pairs[side]] for side in ("text_a", "text_b")]
+        overlap = np.array([len(a & b) / max(len(a | b), 1) for a, b in zip(*words)])
+        band = np.digitize(pairs["label"].to_numpy(), edges[1:-1])  # 0: below 0.2 (negatives too), 4: 0.8 and up
+        columns.append([f"{overlap[band == i].mean():.2f}" if (band == i).any() else "-"
+                        for i in range(len(edges) - 1)])
+    names = [f"below {edges[1]:.1f}", *(f"{low:.1f} to {high:.1f}" for low, high in zip(edges[1:-2], edges[2:-1])),
+             f"{edges[-2]:.1f} and up"]
+    return [*header, *(f"| {name} | " + " | ".join(column[i] for column in columns) + " |"
+                       for i, name in enumerate(names))]
 
 
 def test_pairs_in(manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> int:
@@ -101,6 +121,8 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
            test_pairs: set[tuple[str, str]]) -> str:
     """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs."""
     corpus = next(note for note in mined[0]["notes"] if note.startswith("corpus"))
+    teachers = {given_pool(run): teacher_pairs(run) for run in given} | \
+        {mining_settings(run): teacher_pairs(run) for run in mined}
     runs = "; ".join(f"`{run['command']}`" for run in [*given, *mined])
     return "\n".join([
         "# Corpus mode: a pool mined from texts against the given pairs", "",
@@ -120,8 +142,10 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         *(score_row(given_pool(run), run, test_pairs) for run in given),
         *(score_row(mining_settings(run), run, test_pairs) for run in mined), "",
         "## The labels the cross-encoder learned (cycle 1, mean of the bi-encoder scorers' cosines)", "",
-        *histogram({given_pool(run): teacher_labels(run) for run in given}
-                   | {mining_settings(run): teacher_labels(run) for run in mined}), "",
+        *histogram({name: pairs["label"].to_numpy() for name, pairs in teachers.items()}), "",
+        "## Word overlap of those pairs per label band", "",
+        "The mean Jaccard index of the two texts' lower-cased words, per band of the label above.", "",
+        *word_overlap(teachers), "",
         *(line for run in mined for line in (f"## The pool {mining_settings(run)}", "", *rank_rows(run), "")),
         "## What mining cost (2 shared cores, the first mined run)", "", *mining_rows(mined[0]), ""])
 
