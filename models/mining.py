@@ -38,6 +38,7 @@ WORD = re.compile(r"\w+")  # a lexical neighbour's words: runs of letters and di
 COMMON_WORD_SHARE = 0.1
 # where each pair of a mined pool comes from; the pool's `rank` counts within its source (0 for a random pair)
 SOURCES: tuple[str, ...] = ("neighbour", "lexical", "random")
+NEIGHBOUR, LEXICAL, RANDOM = (np.int8(SOURCES.index(name)) for name in ("neighbour", "lexical", "random"))
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     keys = keys.astype(np.int64)
     a, b, rank = _candidates(neighbour_ids[:, :settings.neighbours])
     cosine = neighbour_cosines[:, :settings.neighbours].ravel().astype(np.float32)
-    source = np.zeros(len(a), dtype=np.int8)
+    source = np.full(len(a), NEIGHBOUR)
     counts = {"neighbour_candidates": len(a)}
     if settings.lexical:
         lexical_a, lexical_b, lexical_rank = _candidates(lexical_ids)
@@ -182,7 +183,7 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
         a, b = np.concatenate([a, lexical_a]), np.concatenate([b, lexical_b])
         rank = np.concatenate([rank, lexical_rank])
         cosine = np.concatenate([cosine, _pair_cosines(embeddings, lexical_a, lexical_b)])
-        source = np.concatenate([source, np.ones(len(lexical_a), dtype=np.int8)])
+        source = np.concatenate([source, np.full(len(lexical_a), LEXICAL)])
     counts["self_pairs"] = int((a == b).sum())
     counts["near_duplicates"] = int((keys[a] == keys[b]).sum()) - counts["self_pairs"]
     keep = keys[a] != keys[b]
@@ -213,14 +214,14 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     # random pairs exclude every mined candidate, so a random pair is never a neighbour pair in disguise
     random_a, random_b, redrawn = _random_pairs(keys, len(distinct), random_count, codes, random_rng)
     counts.update(random_collisions=redrawn, random_short=random_count - len(random_a),
-                  neighbour_pairs=int((source == 0).sum()), random_pairs=len(random_a))
+                  neighbour_pairs=int((source == NEIGHBOUR).sum()), random_pairs=len(random_a))
     if settings.lexical:
-        counts["lexical_pairs"] = int((source == 1).sum())
+        counts["lexical_pairs"] = int((source == LEXICAL).sum())
     text_array = np.asarray(texts, dtype=object)
     pool = pd.DataFrame({
         "text_a": text_array[np.concatenate([a, random_a])],
         "text_b": text_array[np.concatenate([b, random_b])],
-        "source": np.asarray(SOURCES, dtype=object)[np.concatenate([source, np.full(len(random_a), 2, np.int8)])],
+        "source": np.asarray(SOURCES, dtype=object)[np.concatenate([source, np.full(len(random_a), RANDOM)])],
         "rank": np.concatenate([rank, np.zeros(len(random_a), dtype=np.int16)]),
         "cosine": np.concatenate([cosine, _pair_cosines(embeddings, random_a, random_b)]),
     })
