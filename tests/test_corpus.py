@@ -97,5 +97,5 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
     words = [[set(text.lower().split()) for text in with_lexical[side]] for side in ("text_a", "text_b")]
     shared = pd.Series([len(a & b) / len(a | b) for a, b in zip(*words)]).groupby(with_lexical["source"]).mean()
     assert shared["lexical"] > shared["random"], "lexical neighbours share more words than random pairs"
-    assert f"{(with_lexical['source'] == 'lexical').sum():,} lexical" in \
+    assert f"{(with_lexical['source'] == 'lexical').sum():,} lexical, " in \
         (Path(lexical["run_dir"]) / "summary.md").read_text()
