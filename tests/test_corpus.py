@@ -86,6 +86,9 @@ def test_a_mined_pool_feeds_the_cycle_and_sharded_mining_equals_unsharded(tiny_m
                                                         tmp_path / "whole")}
     assert planned["mine"].reason == "settings changed (mine_random)"
     assert planned["neighbours"].status == "cached"
+    mutual = {stage.title: stage for stage in plan_run("paper", PipelineConfig(**settings, mine_mutual=True),
+                                                       tmp_path / "whole")}
+    assert mutual["mine"].reason == "settings changed (mine_mutual)" and mutual["neighbours"].status == "cached"
 
     lexical = run_plain("paper", PipelineConfig(**settings, mine_lexical=2), tmp_path / "whole")
     with_lexical = mined(Path(lexical["run_dir"]))
