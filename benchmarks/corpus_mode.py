@@ -85,9 +85,7 @@ def mining_settings(manifest: dict[str, Any]) -> str:
     config = manifest["config"]
     lexical = f", {config['mine_lexical']} lexical neighbours" if config.get("mine_lexical") else ""
     balanced = ", balanced over cosine bands" if config.get("mine_balance") else ""
-    mutual = ", mutual pairs first" if config.get("mine_mutual") else ""
-    return (f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random"
-            f"{balanced}{mutual}")
+    return f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random{balanced}"
 
 
 def mining_rows(manifest: dict[str, Any]) -> list[str]:
@@ -172,9 +170,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for path, run in zip(args.mined, mined):
         config = run["config"]
         lexical = f"-lex{config['mine_lexical']}" if config.get("mine_lexical") else ""
-        draw = "-balanced" if config.get("mine_balance") else "-mutual" if config.get("mine_mutual") else ""
+        balanced = "-balanced" if config.get("mine_balance") else ""
         shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}{lexical}-"
-                                                   f"r{round(100 * config['mine_random'])}{draw}.json")
+                                                   f"r{round(100 * config['mine_random'])}{balanced}.json")
     print(f"wrote {args.out}")
 
 

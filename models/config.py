@@ -54,7 +54,6 @@ class PipelineConfig:
     mine_random: float = field(default=0.1, metadata={"help": "--pool corpus: share of the mined pool that is random pairs (mostly unrelated), so the pool spans near-paraphrases to unrelated pairs"})
     mine_balance: bool = field(default=False, metadata={"help": "--pool corpus: draw the neighbour pairs evenly over cosine bands of 0.1 (with a deep --mine-neighbours list) instead of uniformly, so the labels span near-paraphrases to weakly related pairs; off by default: with 50 neighbours it scored below 3 uniform ones on STS-B dev for both exports (benchmarks/CORPUS.md)"})
     mine_lexical: int = field(default=0, metadata={"help": "--pool corpus: lexical neighbours per text (the texts sharing most of its rarer words, by TF-IDF cosine), drawn with the embedding neighbours: pairs that look alike whatever they mean, the hard pairs that given pair sets are full of (0: none; off by default: 3 lexical beside 3 embedding neighbours raised the cross-encoder's STS-B dev by 0.37 and lowered the bi-encoder's by 0.29, benchmarks/CORPUS.md)"})
-    mine_mutual: bool = field(default=False, metadata={"help": "--pool corpus: when the neighbour pairs outnumber the pool's room (--max-pairs), draw first the pairs of texts each in the other's top 1, then top 2 and so on, one-way pairs last (the mutual-nearest-neighbour rule of bitext mining: the likeliest paraphrases and partners, few hub texts)"})
     mine_exact_max: int = field(default=100_000, metadata={"help": "--pool corpus: exact neighbour search up to this many texts, an approximate faiss HNSW index above (its recall on a sample is in the manifest); at 100k texts HNSW was 2.3x faster at recall@5 0.990 (benchmarks/SCALING.md)"})
     text_a: str = field(default="sentence1", metadata={"help": "first text column of a custom pool"})
     text_b: str = field(default="sentence2", metadata={"help": "second text column of a custom pool"})
@@ -138,9 +137,6 @@ class PipelineConfig:
             raise ValueError(f"--models names a model twice: {self.models}")
         if set(self.members) & set(self.frozen_labellers):
             raise ValueError("a model cannot be both a trained member (--models/--model) and a frozen --labellers entry")
-        if self.mine_balance and self.mine_mutual:
-            raise ValueError("--mine-balance and --mine-mutual are two orders of drawing the neighbour pairs; "
-                             "pass one of them")
         if self.warmup == "isbert" and self.pooling == "cls":
             raise ValueError("--warmup isbert mean-pools its n-gram features; drop --pooling cls")
         if self.eval == "dev" and not self.dev_pairs:

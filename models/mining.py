@@ -48,17 +48,13 @@ class MiningSettings:
     the pool is what the neighbours give plus their share of random pairs. `balance` draws the neighbour part evenly
     over cosine bands (`BAND` wide) instead of uniformly: deep neighbour lists are mostly middling pairs, and a
     uniform draw would leave the labels few near-paraphrases and few weakly related pairs. `lexical`: lexical
-    neighbours per text, drawn together with the embedding neighbours (0: none). `mutual` draws the pairs of two
-    texts in each other's lists first, those in each other's top 1 before top 2 and so on (uniformly within a mutual
-    rank), one-way pairs last: two texts each the other's nearest are the likeliest paraphrases or partners (the
-    mutual-nearest-neighbour rule of bitext mining), where a one-way pair is often a hub text many lists share."""
+    neighbours per text, drawn together with the embedding neighbours (0: none)."""
     neighbours: int = 5
     random_share: float = 0.2
     max_pairs: int | None = None
     seed: int = 42
     balance: bool = False
     lexical: int = 0
-    mutual: bool = False
 
     def __post_init__(self) -> None:
         if self.neighbours < 1:
@@ -69,8 +65,6 @@ class MiningSettings:
             raise ValueError(f"max_pairs must be at least 1, got {self.max_pairs}")
         if self.lexical < 0:
             raise ValueError(f"lexical must be 0 or more, got {self.lexical}")
-        if self.balance and self.mutual:
-            raise ValueError("balance and mutual are two orders of drawing the neighbour pairs; choose one")
 
 
 def joint_embeddings(per_model: Sequence[np.ndarray]) -> np.ndarray:
@@ -190,11 +184,10 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
         rank = np.concatenate([rank, lexical_rank])
         cosine = np.concatenate([cosine, _pair_cosines(embeddings, lexical_a, lexical_b)])
         source = np.concatenate([source, np.full(len(lexical_a), LEXICAL)])
-    mutual = _mutual_ranks(a, b, rank, source, len(texts))
     counts["self_pairs"] = int((a == b).sum())
     counts["near_duplicates"] = int((keys[a] == keys[b]).sum()) - counts["self_pairs"]
     keep = keys[a] != keys[b]
-    a, b, rank, cosine, source, mutual = a[keep], b[keep], rank[keep], cosine[keep], source[keep], mutual[keep]
+    a, b, rank, cosine, source = a[keep], b[keep], rank[keep], cosine[keep], source[keep]
 
     # one row per unordered text pair, the best source and rank (then the lower row) kept; the pool stays in
     # (source, row, rank) order
@@ -203,8 +196,7 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     _, first = np.unique(codes[order], return_index=True)
     kept = np.sort(order[first])
     counts["repeats"] = len(a) - len(kept)
-    a, b, rank, cosine, codes, source, mutual = (a[kept], b[kept], rank[kept], cosine[kept], codes[kept], source[kept],
-                                                 mutual[kept])
+    a, b, rank, cosine, codes, source = a[kept], b[kept], rank[kept], cosine[kept], codes[kept], source[kept]
 
     neighbour_rng, random_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2))
     total = round(len(a) / (1 - settings.random_share))
@@ -214,13 +206,10 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
     neighbour_count = min(len(a), total - random_count)
     counts["over_cap"] = len(a) - neighbour_count
     if neighbour_count < len(a):
-        if settings.mutual:
-            chosen = np.sort(_by_mutual_rank(mutual, neighbour_count, neighbour_rng))
-        else:
-            draw = _even_over_bands if settings.balance else _uniform
-            chosen = np.sort(draw(cosine, neighbour_count, neighbour_rng))
-        a, b, rank, cosine, codes, source, mutual = (a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen],
-                                                     source[chosen], mutual[chosen])
+        draw = _even_over_bands if settings.balance else _uniform
+        chosen = np.sort(draw(cosine, neighbour_count, neighbour_rng))
+        a, b, rank, cosine, codes, source = a[chosen], b[chosen], rank[chosen], cosine[chosen], codes[chosen], \
+            source[chosen]
 
     # random pairs exclude every mined candidate, so a random pair is never a neighbour pair in disguise
     random_a, random_b, redrawn = _random_pairs(keys, len(distinct), random_count, codes, random_rng)
@@ -228,7 +217,6 @@ def mine_pairs(texts: Sequence[str], neighbour_ids: np.ndarray, neighbour_cosine
                   neighbour_pairs=int((source == NEIGHBOUR).sum()), random_pairs=len(random_a))
     if settings.lexical:
         counts["lexical_pairs"] = int((source == LEXICAL).sum())
-    counts["mutual_pairs"] = int((mutual > 0).sum())
     text_array = np.asarray(texts, dtype=object)
     pool = pd.DataFrame({
         "text_a": text_array[np.concatenate([a, random_a])],
@@ -290,26 +278,6 @@ def lexical_neighbours(texts: Sequence[str], k: int, chunk_rows: int = 512,
         best = best_columns(block, count)
         found[start:start + len(block)] = np.where(np.take_along_axis(block, best, axis=1) > 0, best, -1)
     return found
-
-
-def _mutual_ranks(a: np.ndarray, b: np.ndarray, rank: np.ndarray, source: np.ndarray, rows: int) -> np.ndarray:
-    """Each candidate's mutual rank: where b's list of the same source holds a, the larger of the two ranks (1: each
-    the other's nearest); 0 where it does not (a one-way pair)."""
-    if not len(a):
-        return np.zeros(0, dtype=np.int16)
-    directed = (source.astype(np.int64) * rows + a) * rows + b
-    order = np.argsort(directed)
-    sorted_directed = directed[order]
-    reverse = (source.astype(np.int64) * rows + b) * rows + a
-    at = np.minimum(np.searchsorted(sorted_directed, reverse), len(a) - 1)
-    found = sorted_directed[at] == reverse
-    return np.where(found, np.maximum(rank, rank[order][at]), 0).astype(np.int16)
-
-
-def _by_mutual_rank(mutual: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` candidate rows, the lowest mutual ranks first and one-way pairs last, uniformly within a rank."""
-    tier = np.where(mutual > 0, mutual, np.iinfo(np.int16).max)
-    return np.lexsort((rng.random(len(mutual)), tier))[:count]
 
 
 def _uniform(cosine: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

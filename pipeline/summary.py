@@ -50,8 +50,7 @@ def mined_note(mined: Mapping[str, Any]) -> str:
         return ""
     recall = f", recall@k {mined['recall_at_k']:.3f} against exact search" if "recall_at_k" in mined else ""
     lexical = f", {mined['lexical_pairs']:,} lexical" if "lexical_pairs" in mined else ""
-    mutual = f", {mined['mutual_pairs']:,} of them mutual" if "mutual_pairs" in mined else ""
-    return (f" mined from {mined['texts']:,} texts ({mined['neighbour_pairs']:,} neighbour pairs{lexical}{mutual}, "
+    return (f" mined from {mined['texts']:,} texts ({mined['neighbour_pairs']:,} neighbour pairs{lexical}, "
             f"{mined['random_pairs']:,} random; {mined['search']} search{recall})")
 
 

@@ -28,8 +28,7 @@ def test_flags_override_the_preset() -> None:
 
 
 @pytest.mark.parametrize("argv, named", [(["--warmup", "bert"], "--warmup"), (["--cycles", "0"], "--cycles"),
-                                         (["--pool", "custom"], "--pool-path"), (["--max-pairs", "-3"], "--max-pairs"),
-                                         (["--mine-balance", "--mine-mutual"], "--mine-mutual")])
+                                         (["--pool", "custom"], "--pool-path"), (["--max-pairs", "-3"], "--max-pairs")])
 def test_bad_settings_fail_naming_the_parameter(argv: list[str], named: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -185,32 +185,6 @@ def test_balanced_draw_spreads_neighbour_pairs_evenly_over_cosine_bands() -> Non
     pd.testing.assert_frame_equal(balanced, again)
 
 
-def test_mutual_draw_takes_pairs_by_mutual_rank_by_hand() -> None:
-    """A capped mutual draw takes every pair whose texts are each other's nearest before any pair of a worse mutual
-    rank (the larger of the two ranks, by hand from the lists), and one-way pairs last."""
-    texts, embeddings = corpus(rows=300, twins=0)
-    ids, cosines = neighbours(embeddings, 4)
-    settings = MiningSettings(neighbours=4, random_share=0.0, max_pairs=300, seed=2, mutual=True)
-    pool, counts = mine_pairs(texts, ids, cosines, embeddings, settings)
-    row = {text: index for index, text in enumerate(texts)}
-    lists = [list(neighbour_ids) for neighbour_ids in ids]
-
-    def mutual_rank(a: int, b: int) -> int:
-        return max(lists[a].index(b), lists[b].index(a)) + 1 if a in lists[b] and b in lists[a] else 99
-
-    tiers = {frozenset((a, b)): mutual_rank(a, b) for a in range(len(texts)) for b in lists[a]}
-    drawn = {frozenset((row[a], row[b])) for a, b in zip(pool["text_a"], pool["text_b"])}
-    worst_drawn = max(tiers[pair] for pair in drawn)
-    assert len(drawn) == 300 and worst_drawn < 99
-    assert all(tiers[pair] >= worst_drawn for pair in set(tiers) - drawn)
-    assert {pair for pair, tier in tiers.items() if tier < worst_drawn} <= drawn
-    assert counts["mutual_pairs"] == 300
-    uniform, uniform_counts = mine_pairs(texts, ids, cosines, embeddings, replace(settings, mutual=False))
-    assert uniform_counts["mutual_pairs"] < 300  # the uniform draw takes one-way pairs too
-    with pytest.raises(ValueError, match="choose one"):
-        replace(settings, balance=True)
-
-
 def test_word_vectors_are_tf_idf_by_hand() -> None:
     texts = ["Red car red", "blue car", "a tree!", *(f"the word{i}" for i in range(20))]  # 'the': in 20 of 23
     vectors = word_vectors(texts).toarray()

@@ -28,7 +28,7 @@ def run(context: StageContext) -> Metrics:
     if not np.array_equal(queries, np.arange(len(texts))):
         raise ValueError(f"the neighbour blocks {blocks} do not cover the {len(texts)} corpus texts once, in order")
     settings = MiningSettings(config.mine_neighbours, config.mine_random, config.max_pairs, config.seed,
-                              config.mine_balance, config.mine_lexical, config.mine_mutual)
+                              config.mine_balance, config.mine_lexical)
     lexical = lexical_neighbours(texts, config.mine_lexical, max(16, SCORE_BLOCK // len(texts)),
                                  context.progress) if config.mine_lexical else None
     pool, counts = mine_pairs(texts, np.concatenate([ids for _, ids, _ in found]),
@@ -52,6 +52,6 @@ def planned_size(config: PipelineConfig) -> Metrics:
 
 
 STAGE = Stage("mine", run, Kind.COMBINING, Writes.PARQUET, inputs=None,
-              settings=("mine_neighbours", "mine_random", "mine_balance", "mine_lexical", "mine_mutual",
-                        "mine_exact_max", "max_pairs", "seed"),
+              settings=("mine_neighbours", "mine_random", "mine_balance", "mine_lexical", "mine_exact_max", "max_pairs",
+                        "seed"),
               stored_metrics=stored_file_metrics, planned_metrics=planned_size)
