@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
@@ -27,6 +28,7 @@ from pipeline.summary import rank_table
 
 HERE = Path(__file__).resolve().parent
 MINING_STAGES = ("corpus", "corpus-embeddings", "neighbours", "mine")
+RUN_IDENTITY = ("run_name",)  # settings that name a run without changing it
 BINS = np.round(np.arange(-0.2, 1.01, 0.1), 1)
 
 
@@ -71,6 +73,30 @@ def score_row(name: str, manifest: dict[str, Any], test_pairs: set[tuple[str, st
             f"({found / len(test_pairs):.1%}) | {' | '.join(cells)} | {manifest['wall_seconds'] / 60:.0f} |")
 
 
+def cross_dev_scores(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Cycle 1's cross-encoder on STS-B dev: one row per pair (prediction, gold)."""
+    entry = next(e for e in manifest["entries"]
+                 if e["stage"] == "scores" and e["cycle"] == 1 and " cross" in e["title"])
+    scores = pd.read_parquet(entry["path"])
+    return scores[scores["set"] == "dev"]
+
+
+def dev_bands(runs: dict[str, pd.DataFrame]) -> list[str]:
+    """Each cross-encoder's mean prediction and Spearman x100 within each gold band of STS-B dev (0-1 ... 4-5): where
+    a pool's teaching falls short, on dev only."""
+    header = ["| gold | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
+    bands = {name: np.minimum(np.floor(scores["gold"].to_numpy()), 4).astype(int) for name, scores in runs.items()}
+    rows = []
+    for band in range(5):
+        cells = []
+        for name, scores in runs.items():
+            inside = scores[bands[name] == band]
+            rho = spearmanr(inside["prediction"], inside["gold"]).statistic
+            cells.append(f"{inside['prediction'].mean():.3f} ({100 * rho:.0f})")
+        rows.append(f"| {band} to {band + 1} | " + " | ".join(cells) + " |")
+    return [*header, *rows]
+
+
 def histogram(pools: dict[str, np.ndarray]) -> list[str]:
     """Each pool's labels as shares per bin of 0.1, side by side."""
     shares = [np.histogram(np.clip(labels, BINS[0], BINS[-1]), BINS)[0] / len(labels) for labels in pools.values()]
@@ -81,11 +107,17 @@ def histogram(pools: dict[str, np.ndarray]) -> list[str]:
             f"| mean (std) | {means} |"]
 
 
-def mining_settings(manifest: dict[str, Any]) -> str:
-    config = manifest["config"]
+def mining_settings(manifest: dict[str, Any], first: dict[str, Any]) -> str:
+    """A mined run's row name: its mining settings, and any other setting both runs have that differs from the
+    `first` run's (a setting newer than the first run is left out)."""
+    config, baseline = manifest["config"], first["config"]
+    others = {key: value for key, value in config.items() if not key.startswith("mine_") and key in baseline
+              and key not in RUN_IDENTITY and value != baseline[key]}
+    trained = "".join(f", {key.replace('_', '-')} {value}" for key, value in others.items())
     lexical = f", {config['mine_lexical']} lexical neighbours" if config.get("mine_lexical") else ""
     balanced = ", balanced over cosine bands" if config.get("mine_balance") else ""
-    return f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random{balanced}"
+    return (f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random{balanced}"
+            f"{trained}")
 
 
 def mining_rows(manifest: dict[str, Any]) -> list[str]:
@@ -122,7 +154,7 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
     """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs."""
     corpus = next(note for note in mined[0]["notes"] if note.startswith("corpus"))
     teachers = {given_pool(run): teacher_pairs(run) for run in given} | \
-        {mining_settings(run): teacher_pairs(run) for run in mined}
+        {mining_settings(run, mined[0]): teacher_pairs(run) for run in mined}
     runs = "; ".join(f"`{run['command']}`" for run in [*given, *mined])
     return "\n".join([
         "# Corpus mode: a pool mined from texts against the given pairs", "",
@@ -140,13 +172,18 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "| cross dev | wall min |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *(score_row(given_pool(run), run, test_pairs) for run in given),
-        *(score_row(mining_settings(run), run, test_pairs) for run in mined), "",
+        *(score_row(mining_settings(run, mined[0]), run, test_pairs) for run in mined), "",
         "## The labels the cross-encoder learned (cycle 1, mean of the bi-encoder scorers' cosines)", "",
         *histogram({name: pairs["label"].to_numpy() for name, pairs in teachers.items()}), "",
         "## Word overlap of those pairs per label band", "",
         "The mean Jaccard index of the two texts' lower-cased words, per band of the label above.", "",
         *word_overlap(teachers), "",
-        *(line for run in mined for line in (f"## The pool {mining_settings(run)}", "", *rank_rows(run), "")),
+        "## The cross-encoders on STS-B dev, per gold band", "",
+        "Each cycle-1 cross-encoder's mean prediction on the dev pairs of each gold band, and in brackets its Spearman "
+        "x100 within the band.", "",
+        *dev_bands({given_pool(run): cross_dev_scores(run) for run in given} |
+                   {mining_settings(run, mined[0]): cross_dev_scores(run) for run in mined}), "",
+        *(line for run in mined for line in (f"## The pool {mining_settings(run, mined[0])}", "", *rank_rows(run), "")),
         "## What mining cost (2 shared cores, the first mined run)", "", *mining_rows(mined[0]), ""])
 
 

@@ -1,9 +1,10 @@
-"""benchmarks/corpus_mode.py's word-overlap table: the Jaccard index of the two texts' words, per label band."""
+"""benchmarks/corpus_mode.py's tables computed by hand: word overlap per label band, the cross-encoders' dev per gold
+band, and the row names of mined runs."""
 from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.corpus_mode import word_overlap
+from benchmarks.corpus_mode import dev_bands, mining_settings, word_overlap
 
 
 def test_word_overlap_per_label_band_by_hand() -> None:
@@ -16,3 +17,22 @@ def test_word_overlap_per_label_band_by_hand() -> None:
                         "| 0.4 to 0.6 | 0.50 |",  # {one, two} and {two}
                         "| 0.6 to 0.8 | - |",
                         "| 0.8 and up | 0.00 |"]
+
+
+def test_dev_bands_give_the_mean_prediction_and_spearman_within_each_gold_band() -> None:
+    scores = pd.DataFrame({"gold": [0.2, 0.6, 0.9, 4.0, 5.0, 4.5, 2.5, 2.0, 3.0],
+                           "prediction": [0.1, 0.3, 0.2, 0.9, 0.8, 0.7, 0.5, 0.4, 0.6]})
+    rows = dev_bands({"run": scores})
+    assert rows[:2] == ["| gold | run |", "|---|---|"]
+    assert rows[2] == "| 0 to 1 | 0.200 (50) |"  # gold ranks 1, 2, 3 against predictions 1, 3, 2: rho 0.5
+    assert rows[4] == "| 2 to 3 | 0.450 (100) |"  # gold 2.5 and 2.0 against 0.5 and 0.4; 3.0 is in band 3
+    # gold 4.0, 5.0 (5 joins the top band), 4.5: ranks 1, 3, 2 against the predictions' 3, 2, 1: rho 1 - 6*6/24
+    assert rows[6] == "| 4 to 5 | 0.800 (-50) |"
+
+
+def test_a_mined_runs_name_holds_its_mining_and_the_other_settings_it_changed() -> None:
+    first = {"config": {"mine_neighbours": 3, "mine_random": 0.1, "cross_epochs": 1, "run_name": "a"}}
+    changed = {"config": {"mine_neighbours": 3, "mine_random": 0.1, "mine_lexical": 3, "cross_epochs": 2,
+                          "run_name": "b", "newer_setting": 1}}
+    assert mining_settings(first, first) == "mined, 3 neighbours, 10% random"
+    assert mining_settings(changed, first) == "mined, 3 neighbours, 3 lexical neighbours, 10% random, cross-epochs 2"
