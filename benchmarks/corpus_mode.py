@@ -107,13 +107,17 @@ def histogram(pools: dict[str, np.ndarray]) -> list[str]:
             f"| mean (std) | {means} |"]
 
 
-def mining_settings(manifest: dict[str, Any], first: dict[str, Any]) -> str:
-    """A mined run's row name: its mining settings, and any other setting both runs have that differs from the
-    `first` run's (a setting newer than the first run is left out)."""
+def changed_settings(manifest: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]:
+    """The settings besides mining that a run changed against the `first` run (one newer than it is left out)."""
     config, baseline = manifest["config"], first["config"]
-    others = {key: value for key, value in config.items() if not key.startswith("mine_") and key in baseline
-              and key not in RUN_IDENTITY and value != baseline[key]}
-    trained = "".join(f", {key.replace('_', '-')} {value}" for key, value in others.items())
+    return {key: value for key, value in config.items() if not key.startswith("mine_") and key in baseline
+            and key not in RUN_IDENTITY and value != baseline[key]}
+
+
+def mining_settings(manifest: dict[str, Any], first: dict[str, Any]) -> str:
+    """A mined run's row name: its mining settings, and the other settings it changed against the `first` run."""
+    config = manifest["config"]
+    trained = "".join(f", {key.replace('_', '-')} {value}" for key, value in changed_settings(manifest, first).items())
     lexical = f", {config['mine_lexical']} lexical neighbours" if config.get("mine_lexical") else ""
     balanced = ", balanced over cosine bands" if config.get("mine_balance") else ""
     return (f"mined, {config['mine_neighbours']} neighbours{lexical}, {config['mine_random']:.0%} random{balanced}"
@@ -208,8 +212,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = run["config"]
         lexical = f"-lex{config['mine_lexical']}" if config.get("mine_lexical") else ""
         balanced = "-balanced" if config.get("mine_balance") else ""
+        trained = "".join(f"-{key.replace('_', '-')}{value}" for key, value in changed_settings(run, mined[0]).items())
         shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}{lexical}-"
-                                                   f"r{round(100 * config['mine_random'])}{balanced}.json")
+                                                   f"r{round(100 * config['mine_random'])}{balanced}{trained}.json")
     print(f"wrote {args.out}")
 
 
