@@ -157,8 +157,9 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
            test_pairs: set[tuple[str, str]]) -> str:
     """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs."""
     corpus = next(note for note in mined[0]["notes"] if note.startswith("corpus"))
-    teachers = {given_pool(run): teacher_pairs(run) for run in given} | \
-        {mining_settings(run, mined[0]): teacher_pairs(run) for run in mined}
+    names = [*map(given_pool, given), *(mining_settings(run, mined[0]) for run in mined)]
+    runs_by_name = dict(zip(names, [*given, *mined]))
+    teachers = {name: teacher_pairs(run) for name, run in runs_by_name.items()}
     runs = "; ".join(f"`{run['command']}`" for run in [*given, *mined])
     return "\n".join([
         "# Corpus mode: a pool mined from texts against the given pairs", "",
@@ -175,8 +176,7 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "| pool | commit | pairs | STS test pairs in the pool | start avg | start dev | bi avg | bi dev | cross avg "
         "| cross dev | wall min |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
-        *(score_row(given_pool(run), run, test_pairs) for run in given),
-        *(score_row(mining_settings(run, mined[0]), run, test_pairs) for run in mined), "",
+        *(score_row(name, run, test_pairs) for name, run in runs_by_name.items()), "",
         "## The labels the cross-encoder learned (cycle 1, mean of the bi-encoder scorers' cosines)", "",
         *histogram({name: pairs["label"].to_numpy() for name, pairs in teachers.items()}), "",
         "## Word overlap of those pairs per label band", "",
@@ -185,9 +185,9 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "## The cross-encoders on STS-B dev, per gold band", "",
         "Each cycle-1 cross-encoder's mean prediction on the dev pairs of each gold band, and in brackets its Spearman "
         "x100 within the band.", "",
-        *dev_bands({given_pool(run): cross_dev_scores(run) for run in given} |
-                   {mining_settings(run, mined[0]): cross_dev_scores(run) for run in mined}), "",
-        *(line for run in mined for line in (f"## The pool {mining_settings(run, mined[0])}", "", *rank_rows(run), "")),
+        *dev_bands({name: cross_dev_scores(run) for name, run in runs_by_name.items()}), "",
+        *(line for name, run in list(runs_by_name.items())[len(given):]
+          for line in (f"## The pool {name}", "", *rank_rows(run), "")),
         "## What mining cost (2 shared cores, the first mined run)", "", *mining_rows(mined[0]), ""])
 
 
