@@ -66,8 +66,30 @@ def test_run_name_names_the_folder_and_the_manifest_keeps_the_digest(tmp_path: P
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_a_preset_is_a_settings_file_that_config_reads(name: str) -> None:
-    from_file, _ = parse_config(["--config", str(PRESET_DIR / f"{name}.yaml"), "--preset", "paper"], "test")
-    assert from_file == PRESETS[name]
+    """Over the reference values (`--preset paper`), or over the preset the file names."""
+    path = PRESET_DIR / f"{name}.yaml"
+    base = [] if "preset" in yaml.safe_load(path.read_text()) else ["--preset", "paper"]
+    own_file = ["--corpus-path", "texts.txt"] if PRESETS[name].pool == "corpus" else []
+    from_file, args = parse_config(["--config", str(path), *base, *own_file], "test")
+    assert from_file == PRESETS[name].replace(corpus_path=from_file.corpus_path)
+    assert args.preset == ("paper" if base else yaml.safe_load(path.read_text())["preset"])
+
+
+def test_the_corpus_preset_is_the_cpu_preset_mining_with_lexical_neighbours_and_three_cross_epochs(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A variant lists only what it changes: the cpu preset's own edits reach it, and the user's file stays theirs
+    to name, in one line when left out."""
+    changed = {name: value for name, value in PRESETS["corpus-cpu"].to_dict().items()
+               if value != PRESETS["cpu"].to_dict()[name]}
+    assert changed == {"pool": "corpus", "mine_lexical": 3, "cross_epochs": 3}
+    with pytest.raises(SystemExit) as stopped:
+        parse_config(["--preset", "corpus-cpu"], "test")
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith("error: --pool corpus needs --corpus-path FILE (one text "
+                                                              "per line in a .txt, or a .csv, .tsv, .parquet or .jsonl "
+                                                              "with --text COLUMN)")
+    config, args = parse_config(["--preset", "corpus-cpu", "--corpus-path", "tickets.txt"], "test")
+    assert (config.corpus_path, args.preset) == ("tickets.txt", "corpus-cpu")
 
 
 def test_help_and_the_deployments_describe_each_preset_from_its_file() -> None:

@@ -1,8 +1,9 @@
 """The named starting settings of a run (`--preset NAME`): the settings files `pipeline/presets/NAME.yaml`.
 
 A preset is an ordinary settings file (`trans-encoder train --config pipeline/presets/cpu.yaml` is the `cpu`
-preset), so a user copies one to start their own. Each names what it is for and, where one was run, the manifest
-that measured it; `--help` quotes that manifest's time, so no time is written by hand.
+preset), so a user copies one to start their own. A variant names the preset it starts from (`preset: cpu`) and
+lists only what it changes. Each names what it is for and, where one was run, the manifest that measured it;
+`--help` quotes that manifest's time, so no time is written by hand.
 """
 from __future__ import annotations
 
@@ -45,11 +46,18 @@ class Preset:
 
 
 def _load(path: Path) -> Preset:
+    """A preset file's settings over the reference values, or over the preset it names (`preset: cpu`), so a
+    variant lists only what it changes."""
     settings, notes = read_settings_file(path, "preset")
-    if "preset" in settings:
-        raise ValueError(f"preset {path} names a preset; a preset file holds settings only")
-    return Preset(path.stem, PipelineConfig(**settings), notes.get("description", path.stem),
-                  notes.get("measured_by"))
+    base_name = settings.pop("preset", None)
+    base = PipelineConfig()
+    if base_name is not None:
+        base_path = PRESET_DIR / f"{base_name}.yaml"
+        if base_name == path.stem or not base_path.is_file():
+            raise ValueError(f"preset {path} starts from preset {base_name!r}, which is not another file in "
+                             f"{PRESET_DIR}")
+        base = _load(base_path).config
+    return Preset(path.stem, base.replace(**settings), notes.get("description", path.stem), notes.get("measured_by"))
 
 
 @cache
@@ -63,11 +71,14 @@ PRESETS: dict[str, PipelineConfig] = {name: found.config for name, found in all_
 
 
 def preset(name: str, **overrides: Any) -> PipelineConfig:
-    """A preset with some fields changed; unknown names and fields fail with the valid choices."""
+    """A preset with some fields changed; unknown names and fields, and a file the settings read but leave unnamed,
+    fail with one line."""
     if name not in PRESETS:
         raise ValueError(f"--preset must be one of {', '.join(PRESETS)}; got {name!r}")
     fields = set(PipelineConfig.__dataclass_fields__)
     unknown = set(overrides) - fields
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(fields)}")
-    return PRESETS[name].replace(**overrides)
+    config = PRESETS[name].replace(**overrides)
+    config.check_input_files_named()
+    return config
