@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from models.config import PipelineConfig
+from pipeline import presets
 from pipeline.cli import parse_config, settings_parser
 from pipeline.presets import PRESET_DIR, PRESETS, REPOSITORY, all_presets
 from pipeline.run import open_run, run_name_of, settings_digest
@@ -102,3 +104,18 @@ def test_help_and_the_deployments_describe_each_preset_from_its_file() -> None:
         assert deployments.get(name, found.summary) == found.summary
         if found.measured_by:
             assert found.measured_minutes is not None, f"{name}: {found.measured_by} is missing"
+
+
+def test_a_preset_over_another_takes_its_base_settings_and_a_loop_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    (tmp_path / "base.yaml").write_text("cross_lr: 1.0e-4\nmax_pairs: 500\n")
+    (tmp_path / "variant.yaml").write_text("preset: base\nmax_pairs: 900\n")
+    variant = presets._load(tmp_path / "variant.yaml").config
+    assert (variant.cross_lr, variant.max_pairs, variant.cycles) == (1.0e-4, 900, PipelineConfig().cycles)
+    (tmp_path / "first.yaml").write_text("preset: second\n")
+    (tmp_path / "second.yaml").write_text("preset: first\n")
+    for name in ("first", "missing"):
+        (tmp_path / "loop.yaml").write_text(f"preset: {name}\n")
+        with pytest.raises(ValueError, match=f"starts from preset '{name}', which is not another file"):
+            presets._load(tmp_path / "loop.yaml")

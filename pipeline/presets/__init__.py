@@ -45,18 +45,18 @@ class Preset:
         return self.description + (f", {minutes} min measured in {self.measured_by}" if minutes is not None else "")
 
 
-def _load(path: Path) -> Preset:
+def _load(path: Path, loading: tuple[str, ...] = ()) -> Preset:
     """A preset file's settings over the reference values, or over the preset it names (`preset: cpu`), so a
-    variant lists only what it changes."""
+    variant lists only what it changes; `loading`: the variants waiting on this file, so a loop is named."""
     settings, notes = read_settings_file(path, "preset")
     base_name = settings.pop("preset", None)
     base = PipelineConfig()
     if base_name is not None:
         base_path = PRESET_DIR / f"{base_name}.yaml"
-        if base_name == path.stem or not base_path.is_file():
+        if base_name in (*loading, path.stem) or not base_path.is_file():
             raise ValueError(f"preset {path} starts from preset {base_name!r}, which is not another file in "
-                             f"{PRESET_DIR}")
-        base = _load(base_path).config
+                             f"{PRESET_DIR} or starts from it in turn")
+        base = _load(base_path, (*loading, path.stem)).config
     return Preset(path.stem, base.replace(**settings), notes.get("description", path.stem), notes.get("measured_by"))
 
 
