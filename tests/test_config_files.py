@@ -70,11 +70,12 @@ def test_run_name_names_the_folder_and_the_manifest_keeps_the_digest(tmp_path: P
 def test_a_preset_is_a_settings_file_that_config_reads(name: str) -> None:
     """Over the reference values (`--preset paper`), or over the preset the file names."""
     path = PRESET_DIR / f"{name}.yaml"
-    base = [] if "preset" in yaml.safe_load(path.read_text()) else ["--preset", "paper"]
+    named_base = yaml.safe_load(path.read_text()).get("preset")
+    base = [] if named_base else ["--preset", "paper"]
     own_file = ["--corpus-path", "texts.txt"] if PRESETS[name].pool == "corpus" else []
     from_file, args = parse_config(["--config", str(path), *base, *own_file], "test")
     assert from_file == PRESETS[name].replace(corpus_path=from_file.corpus_path)
-    assert args.preset == ("paper" if base else yaml.safe_load(path.read_text())["preset"])
+    assert args.preset == (named_base or "paper")
 
 
 def test_the_corpus_preset_is_the_cpu_preset_mining_with_lexical_neighbours_and_three_cross_epochs(
