@@ -153,9 +153,23 @@ def given_pool(manifest: dict[str, Any]) -> str:
     return f"given pairs ({path.name if path else manifest['config']['pool']})"
 
 
+def archive(path: Path, manifest: dict[str, Any], name: str, folder: Path = HERE / "manifests") -> Path:
+    """Copy a run's manifest into `folder` as `name`.json, or, where another run's manifest already
+    holds that name (names say the settings that differ from a report's first mined run, so two reports can give
+    two runs one name), as `name`-<its run name>.json: an archived manifest a report cites is never overwritten."""
+    target = folder / f"{name}.json"
+    identity = ("run_name", "started")
+    archived = json.loads(target.read_text()) if target.exists() else manifest
+    if any(archived[key] != manifest[key] for key in identity):
+        target = target.with_name(f"{name}-{manifest['run_name']}.json")
+    shutil.copyfile(path, target)
+    return target
+
+
 def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: str,
            test_pairs: set[tuple[str, str]]) -> str:
-    """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs."""
+    """`mined[0]` is the cold run (empty store and embedding cache): its stage times are what mining costs. `given`
+    may be empty (the stores of earlier given-pairs runs gone): the mined rows alone."""
     corpus = next(note for note in mined[0]["notes"] if note.startswith("corpus"))
     names = [*map(given_pool, given), *(mining_settings(run, mined[0]) for run in mined)]
     runs_by_name = dict(zip(names, [*given, *mined]))
@@ -171,7 +185,8 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         f"settings, dev chooses). STS test pairs in the pool: of the {len(test_pairs):,} pairs of the 7 test sets "
         "(unordered, up to case and spacing), how many the run trained on without their scores. The given pool less "
         "those pairs (`python -m benchmarks.sts_corpus OUT.csv --pairs-without-test`, run with `--pool custom`) is "
-        "the like-for-like baseline for a mined pool, which pairs the same sentences only where mining finds them.",
+        "the like-for-like baseline for a mined pool, which pairs the same sentences only where mining finds them."
+        + ("" if given else " This report holds no given-pairs run: set its rows beside an earlier report's."),
         "",
         "| pool | commit | pairs | STS test pairs in the pool | start avg | start dev | bi avg | bi dev | cross avg "
         "| cross dev | wall min |",
@@ -193,9 +208,9 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--given", type=Path, nargs="+", required=True,
+    parser.add_argument("--given", type=Path, nargs="*", default=[],
                         help="manifest.json of each run on given pairs (the built-in pool, the pairs without the STS "
-                             "test pairs)")
+                             "test pairs); none: a report of mined runs alone, to set beside an earlier one")
     parser.add_argument("--mined", type=Path, nargs="+", required=True,
                         help="manifest.json of each run on the corpus, the cold one first")
     parser.add_argument("--out", type=Path, default=HERE / "CORPUS.md")
@@ -207,14 +222,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.write_text(report(given, mined, provenance("benchmarks.corpus_mode", argv), test_pairs))
     for path, run in zip(args.given, given):
         pairs = f"-{pair_file(run).stem}" if pair_file(run) else ""
-        shutil.copyfile(path, HERE / "manifests" / f"cpu-pairs{pairs}-{run['commit']}.json")
+        archive(path, run, f"cpu-pairs{pairs}-{run['commit']}")
     for path, run in zip(args.mined, mined):
         config = run["config"]
         lexical = f"-lex{config['mine_lexical']}" if config.get("mine_lexical") else ""
         balanced = "-balanced" if config.get("mine_balance") else ""
         trained = "".join(f"-{key.replace('_', '-')}{value}" for key, value in changed_settings(run, mined[0]).items())
-        shutil.copyfile(path, HERE / "manifests" / f"cpu-corpus-k{config['mine_neighbours']}{lexical}-"
-                                                   f"r{round(100 * config['mine_random'])}{balanced}{trained}.json")
+        archive(path, run, f"cpu-corpus-k{config['mine_neighbours']}{lexical}-r{round(100 * config['mine_random'])}"
+                           f"{balanced}{trained}")
     print(f"wrote {args.out}")
 
 

@@ -1,10 +1,13 @@
 """benchmarks/corpus_mode.py's tables computed by hand: word overlap per label band, the cross-encoders' dev per gold
-band, and the row names of mined runs."""
+band, the row names of mined runs, and archiving a manifest without overwriting another run's."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.corpus_mode import dev_bands, mining_settings, word_overlap
+from benchmarks.corpus_mode import archive, dev_bands, mining_settings, word_overlap
 
 
 def test_word_overlap_per_label_band_by_hand() -> None:
@@ -36,3 +39,23 @@ def test_a_mined_runs_name_holds_its_mining_and_the_other_settings_it_changed() 
                           "run_name": "b", "newer_setting": 1}}
     assert mining_settings(first, first) == "mined, 3 neighbours, 10% random"
     assert mining_settings(changed, first) == "mined, 3 neighbours, 3 lexical neighbours, 10% random, cross-epochs 2"
+
+
+def test_archive_keeps_another_runs_manifest_under_the_same_name(tmp_path: Path) -> None:
+    def manifest(run_name: str, started: str) -> Path:
+        path = tmp_path / f"{run_name}-{started}.json"
+        path.write_text(json.dumps({"run_name": run_name, "started": started}))
+        return path
+
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    first = manifest("cpu-aaaa", "t1")
+    for _ in range(2):  # the same run archived again is rewritten in place
+        target = archive(first, json.loads(first.read_text()), "cpu-corpus-k3-r10", folder)
+        assert target == folder / "cpu-corpus-k3-r10.json"
+    for other in (manifest("cpu-bbbb", "t2"), manifest("cpu-aaaa", "t3")):  # other settings; the same, run again
+        run = json.loads(other.read_text())
+        target = archive(other, run, "cpu-corpus-k3-r10", folder)
+        assert target == folder / f"cpu-corpus-k3-r10-{run['run_name']}.json"
+        assert json.loads(target.read_text()) == run
+    assert json.loads((folder / "cpu-corpus-k3-r10.json").read_text()) == {"run_name": "cpu-aaaa", "started": "t1"}
