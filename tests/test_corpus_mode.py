@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.corpus_mode import archive, dev_bands, mining_settings, word_overlap
+from benchmarks.corpus_mode import archive, dev_bands, mining_settings, preset_changes, word_overlap
+from pipeline.presets import PRESETS
 
 
 def test_word_overlap_per_label_band_by_hand() -> None:
@@ -39,6 +40,18 @@ def test_a_mined_runs_name_holds_its_mining_and_the_other_settings_it_changed() 
                           "run_name": "b", "newer_setting": 1}}
     assert mining_settings(first, first) == "mined, 3 neighbours, 10% random"
     assert mining_settings(changed, first) == "mined, 3 neighbours, 3 lexical neighbours, 10% random, cross-epochs 2"
+
+
+
+def test_preset_changes_name_the_training_settings_a_run_moved_from_the_cpu_preset() -> None:
+    def run(**changes: object) -> dict:
+        return {"config": json.loads(json.dumps(PRESETS["cpu"].replace(**changes).to_dict()))}
+
+    assert preset_changes(run()) == ""
+    corpus = {"pool": "corpus", "corpus_path": "/data/texts.txt", "mine_lexical": 3}  # inputs and mining aside
+    assert preset_changes(run(**corpus)) == ""
+    assert preset_changes(run(**corpus, cross_epochs=3)) == "--cross-epochs 3"
+    assert preset_changes(run(cross_epochs=3, cross_lr=5e-5)) == "--cross-lr 5e-05, --cross-epochs 3"
 
 
 def test_archive_keeps_another_runs_manifest_under_the_same_name(tmp_path: Path) -> None:
