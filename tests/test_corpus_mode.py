@@ -42,7 +42,6 @@ def test_a_mined_runs_name_holds_its_mining_and_the_other_settings_it_changed() 
     assert mining_settings(changed, first) == "mined, 3 neighbours, 3 lexical neighbours, 10% random, cross-epochs 2"
 
 
-
 def test_preset_changes_name_the_training_settings_a_run_moved_from_the_cpu_preset() -> None:
     def run(**changes: object) -> dict:
         return {"config": json.loads(json.dumps(PRESETS["cpu"].replace(**changes).to_dict()))}
