@@ -39,14 +39,19 @@ def test_deployment_run_completes_through_a_worker(prefect_server: str, tiny_mod
     prefect("work-pool", "create", "local", "--type", "process", "--overwrite")
     prefect("--no-prompt", "deploy", "--all")
     worker_env = {**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "2", "STS_DATA_DIR": str(mini_sts_dir)}
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", "local"],
-                              cwd=REPO_ROOT, env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker_log = tmp_path.parent / f"{tmp_path.name}-worker.log"  # the flow run's own output: why it failed, if it did
+    with worker_log.open("w") as log:
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", "local"],
+                                  cwd=REPO_ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT)
     try:
         settings = {"model": str(tiny_model_dir), "labellers": "", "onnx_export": False,
                     "max_pairs": 32, "max_steps": 2, "bi_batch_size": 16,
                     "cross_batch_size": 16, "device": "cpu"}
         params = json.dumps({"preset": "cpu", "settings": settings, "out": str(tmp_path)})
-        run = prefect("deployment", "run", "full-cycle/cpu", "--params", params, "--watch", timeout=600)
+        try:
+            run = prefect("deployment", "run", "full-cycle/cpu", "--params", params, "--watch", timeout=600)
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}\nthe worker's output:\n{worker_log.read_text()[-4000:]}") from None
     finally:
         worker.terminate()
         try:
