@@ -168,9 +168,7 @@ def archive(path: Path, manifest: dict[str, Any], name: str, folder: Path = HERE
     holds that name (names say the settings that differ from a report's first mined run, so two reports can give
     two runs one name), as `name`-<its run name>.json: an archived manifest a report cites is never overwritten."""
     target = folder / f"{name}.json"
-    identity = ("run_name", "started")
-    archived = json.loads(target.read_text()) if target.exists() else manifest
-    if any(archived[key] != manifest[key] for key in identity):
+    if target.exists() and any(json.loads(target.read_text())[key] != manifest[key] for key in ("run_name", "started")):
         target = target.with_name(f"{name}-{manifest['run_name']}.json")
     shutil.copyfile(path, target)
     return target
