@@ -66,13 +66,20 @@ def test_pairs_in(manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) ->
     return len({pair_key(a, b) for a, b in zip(pool["text_a"], pool["text_b"])} & test_pairs)
 
 
-def score_row(name: str, manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> str:
+def score_rows(name: str, manifest: dict[str, Any], test_pairs: set[tuple[str, str]]) -> list[str]:
+    """A run's scores, a row per cycle (named by its cycle where it ran several): the start model beside each cycle's
+    two exports."""
     scores, pool = manifest["scores"], next(e for e in manifest["entries"] if e["stage"] in ("pool", "mine"))
-    cells = [f"{scores[row][metric]:.2f}" for row in ("start bi", "cycle 1 bi", "cycle 1 cross")
-             for metric in ("avg", "dev")]
     found = test_pairs_in(manifest, test_pairs)
-    return (f"| {name} | `{manifest['commit']}` | {pool['metrics']['pairs']:,} | {found:,} "
-            f"({found / len(test_pairs):.1%}) | {' | '.join(cells)} | {manifest['wall_seconds'] / 60:.0f} |")
+    cycles = manifest["config"]["cycles"]
+    rows = []
+    for cycle in range(1, cycles + 1):
+        cells = [f"{scores[row][metric]:.2f}" for row in ("start bi", f"cycle {cycle} bi", f"cycle {cycle} cross")
+                 for metric in ("avg", "dev")]
+        rows.append(f"| {name}{f', cycle {cycle}' if cycles > 1 else ''} | `{manifest['commit']}` "
+                    f"| {pool['metrics']['pairs']:,} | {found:,} ({found / len(test_pairs):.1%}) | {' | '.join(cells)} "
+                    f"| {manifest['wall_seconds'] / 60:.0f} |")
+    return rows
 
 
 def cross_dev_scores(manifest: dict[str, Any]) -> pd.DataFrame:
@@ -192,8 +199,9 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "frozen labeller)" + (f" with {shared} (a row names what it changes beyond the first mined run)"
                               if shared else "")
         + ", so every pool is capped at the preset's 12,000 pairs. Scores are Spearman x100: STS-7 is "
-        "the 7 test sets' average, dev is STS-B dev (one cycle, so it chose nothing within a run; between mining "
-        f"settings, dev chooses). STS test pairs in the pool: of the {len(test_pairs):,} pairs of the 7 test sets "
+        "the 7 test sets' average, dev is STS-B dev (it chooses between mining settings, and between the cycles of "
+        "a run of several, which has a row per cycle; the other tables are cycle 1's). STS test pairs in the pool: "
+        f"of the {len(test_pairs):,} pairs of the 7 test sets "
         "(unordered, up to case and spacing), how many the run trained on without their scores. The given pool less "
         "those pairs (`python -m benchmarks.sts_corpus OUT.csv --pairs-without-test`, run with `--pool custom`) is "
         "the like-for-like baseline for a mined pool, which pairs the same sentences only where mining finds them."
@@ -202,7 +210,7 @@ def report(given: list[dict[str, Any]], mined: list[dict[str, Any]], command: st
         "| pool | commit | pairs | STS test pairs in the pool | start avg | start dev | bi avg | bi dev | cross avg "
         "| cross dev | wall min |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
-        *(score_row(name, run, test_pairs) for name, run in runs_by_name.items()), "",
+        *(row for name, run in runs_by_name.items() for row in score_rows(name, run, test_pairs)), "",
         "## The labels the cross-encoder learned (cycle 1, mean of the bi-encoder scorers' cosines)", "",
         *histogram({name: pairs["label"].to_numpy() for name, pairs in teachers.items()}), "",
         "## Word overlap of those pairs per label band", "",

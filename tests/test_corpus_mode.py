@@ -1,5 +1,5 @@
 """benchmarks/corpus_mode.py's tables computed by hand: word overlap per label band, the cross-encoders' dev per gold
-band, the row names of mined runs, and archiving a manifest without overwriting another run's."""
+band, the row names of mined runs, a score row per cycle, and archiving a manifest without overwriting another run's."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.corpus_mode import archive, dev_bands, mining_settings, preset_changes, word_overlap
+from benchmarks.corpus_mode import archive, dev_bands, mining_settings, preset_changes, score_rows, word_overlap
+from benchmarks.sts_corpus import pair_key
 from pipeline.presets import PRESETS
 
 
@@ -71,3 +72,20 @@ def test_archive_keeps_another_runs_manifest_under_the_same_name(tmp_path: Path)
         assert target == folder / f"cpu-corpus-k3-r10-{run['run_name']}.json"
         assert json.loads(target.read_text()) == run
     assert json.loads((folder / "cpu-corpus-k3-r10.json").read_text()) == {"run_name": "cpu-aaaa", "started": "t1"}
+
+
+def test_a_run_of_two_cycles_has_a_score_row_per_cycle(tmp_path: Path) -> None:
+    pool = tmp_path / "mine.parquet"
+    pd.DataFrame({"text_a": ["A cat sits.", "a dog"], "text_b": ["a  CAT runs.", "a fish"]}).to_parquet(pool)
+    scores = {"start bi": {"avg": 78.0, "dev": 86.0}, "cycle 1 bi": {"avg": 79.0, "dev": 87.0},
+              "cycle 1 cross": {"avg": 77.0, "dev": 85.0}, "cycle 2 bi": {"avg": 79.5, "dev": 87.5},
+              "cycle 2 cross": {"avg": 77.5, "dev": 85.5}}
+    run = {"config": {"cycles": 2}, "scores": scores, "commit": "abc1234", "wall_seconds": 600,
+           "entries": [{"stage": "mine", "path": str(pool), "metrics": {"pairs": 2}}]}
+    test_pairs = {pair_key("a cat runs.", "A CAT SITS."), pair_key("a bird", "a fish")}  # the first is in the pool
+    assert score_rows("mined", run, test_pairs) == [
+        "| mined, cycle 1 | `abc1234` | 2 | 1 (50.0%) | 78.00 | 86.00 | 79.00 | 87.00 | 77.00 | 85.00 | 10 |",
+        "| mined, cycle 2 | `abc1234` | 2 | 1 (50.0%) | 78.00 | 86.00 | 79.50 | 87.50 | 77.50 | 85.50 | 10 |"]
+    one_cycle = {**run, "config": {"cycles": 1}}
+    assert score_rows("mined", one_cycle, test_pairs) == [
+        "| mined | `abc1234` | 2 | 1 (50.0%) | 78.00 | 86.00 | 79.00 | 87.00 | 77.00 | 85.00 | 10 |"]
