@@ -24,6 +24,7 @@ from artifacts.pairs import read_labelled, read_mined_pool
 from benchmarks.provenance import provenance
 from benchmarks.sts_corpus import pair_key, sts_test_pairs
 from models.mining import WORD
+from models.reporting.score_rows import KINDS, ExportKey, ScoreRow
 from pipeline.presets import PRESETS
 from pipeline.summary import rank_table
 
@@ -71,14 +72,14 @@ def score_rows(name: str, manifest: dict[str, Any], test_pairs: set[tuple[str, s
     two exports."""
     scores, pool = manifest["scores"], next(e for e in manifest["entries"] if e["stage"] in ("pool", "mine"))
     found = test_pairs_in(manifest, test_pairs)
+    pool_cells = f"`{manifest['commit']}` | {pool['metrics']['pairs']:,} | {found:,} ({found / len(test_pairs):.1%})"
     cycles = manifest["config"]["cycles"]
     rows = []
     for cycle in range(1, cycles + 1):
-        cells = [f"{scores[row][metric]:.2f}" for row in ("start bi", f"cycle {cycle} bi", f"cycle {cycle} cross")
-                 for metric in ("avg", "dev")]
-        rows.append(f"| {name}{f', cycle {cycle}' if cycles > 1 else ''} | `{manifest['commit']}` "
-                    f"| {pool['metrics']['pairs']:,} | {found:,} ({found / len(test_pairs):.1%}) | {' | '.join(cells)} "
-                    f"| {manifest['wall_seconds'] / 60:.0f} |")
+        models = [ScoreRow(ExportKey("bi"), None), *(ScoreRow(ExportKey(kind), cycle) for kind in KINDS)]
+        cells = " | ".join(f"{scores[model.label][metric]:.2f}" for model in models for metric in ("avg", "dev"))
+        row_name = f"{name}, cycle {cycle}" if cycles > 1 else name
+        rows.append(f"| {row_name} | {pool_cells} | {cells} | {manifest['wall_seconds'] / 60:.0f} |")
     return rows
 
 
